@@ -1,0 +1,24 @@
+# PayChat: `make run` starts the whole platform, `make test` runs every test.
+.PHONY: run test stop stack bench fmt lint
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+# Stops exactly what run/test started: our processes, nginx, then the infrastructure.
+stop:
+	@scripts/services.sh down
+	@for d in .stack/nginx-*; do [ -f $$d/nginx.pid ] && kill $$(cat $$d/nginx.pid) 2>/dev/null; done; true
+	@scripts/stack.sh down
+
+# Only the infrastructure (MariaDB, Redis, RabbitMQ).
+stack:
+	@scripts/stack.sh up
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings

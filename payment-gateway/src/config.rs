@@ -1,0 +1,86 @@
+//! payment-gateway configuration: the shared keys plus the gateway's own.
+//! Key files are read once at start; their contents are never logged.
+
+use paychat_common::config::{CommonConfig, ConfigError, Problems, load};
+use serde::Deserialize;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub common: CommonConfig,
+    pub gateway: GatewayConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GatewayConfig {
+    /// Address the gateway listens on, e.g. `127.0.0.1:8083` (port 0 in tests).
+    pub gateway_bind: String,
+    /// Alipay's open-API gateway (`https://openapi.alipay.com/gateway.do` in production).
+    pub alipay_gateway_url: String,
+    pub alipay_app_id: String,
+    /// The merchant's seller id (`2088…`); notifies for another seller are refused.
+    /// Empty: not checked.
+    pub alipay_seller_id: String,
+    /// `public_key` (Alipay public key file) or `certificate` (three cert files).
+    pub alipay_key_mode: String,
+    /// The app's RSA2 private key (PKCS#8 or PKCS#1 PEM, or bare base64).
+    pub alipay_app_private_key_file: String,
+    /// Alipay's public key (public-key mode).
+    pub alipay_public_key_file: String,
+    /// Certificate mode: the app's public-key cert, Alipay's cert, Alipay's root bundle.
+    pub alipay_app_cert_file: String,
+    pub alipay_cert_file: String,
+    pub alipay_root_cert_file: String,
+    /// Where Alipay posts notifies: this gateway's `/api/alipay/notify` as the
+    /// outside world reaches it.
+    pub alipay_notify_url: String,
+    pub alipay_timeout_ms: u64,
+    /// The gateway's own envelope key (PKCS#8 PEM): opens requests, signs answers.
+    pub gateway_envelope_private_key_file: String,
+    /// The orders service's envelope public key (SPKI PEM): checks requests, seals answers.
+    pub orders_envelope_public_key_file: String,
+}
+
+impl Config {
+    pub fn load(overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
+        let common = CommonConfig::load(overrides)?;
+        let gateway: GatewayConfig = load(overrides)?;
+        let mut p = Problems::default();
+        p.check(
+            gateway.gateway_bind.parse::<std::net::SocketAddr>().is_ok(),
+            "gateway_bind",
+            "must be an address such as 127.0.0.1:8083",
+        );
+        p.check(
+            gateway.alipay_gateway_url.starts_with("http://")
+                || gateway.alipay_gateway_url.starts_with("https://"),
+            "alipay_gateway_url",
+            "must be an http(s) URL",
+        );
+        p.check(
+            !gateway.alipay_app_id.trim().is_empty(),
+            "alipay_app_id",
+            "must be set",
+        );
+        p.check(
+            matches!(
+                gateway.alipay_key_mode.as_str(),
+                "public_key" | "certificate"
+            ),
+            "alipay_key_mode",
+            "must be public_key or certificate",
+        );
+        p.check(
+            gateway.alipay_notify_url.starts_with("http://")
+                || gateway.alipay_notify_url.starts_with("https://"),
+            "alipay_notify_url",
+            "must be an http(s) URL",
+        );
+        p.check(
+            gateway.alipay_timeout_ms >= 100,
+            "alipay_timeout_ms",
+            "must be at least 100",
+        );
+        p.into_result()?;
+        Ok(Self { common, gateway })
+    }
+}

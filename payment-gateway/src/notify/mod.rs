@@ -1,0 +1,163 @@
+//! Alipay's asynchronous notify: every notify is stored raw first
+//! (`pay_alipay_notify`), then verified (RSA2 with Alipay's key), checked
+//! against the order (app_id, seller, out_trade_no, total_amount from
+//! `chat_order`), and — for a paid trade — handed to orders as a "payment
+//! succeeded" event confirmed by RabbitMQ. Only then does Alipay get `success`;
+//! anything unverifiable gets `failure` and changes nothing. A trade already
+//! handed over answers `success` again without a second event (fulfilment is
+//! idempotent all the same, so a race between two copies is harmless).
+
+pub mod queries;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use paychat_common::payment::{PaymentSucceeded, VERSION, parse_out_trade_no};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::alipay::notify::parse_form;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(notify))
+}
+
+/// Why a notify was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyRejection {
+    #[error("signature: {0}")]
+    Unverified(#[from] crate::alipay::NotifyError),
+    #[error("not ours: {0}")]
+    Mismatch(#[from] crate::alipay::notify::NotifyMismatch),
+    #[error("unknown order")]
+    UnknownOrder,
+    /// Our side failed (database, broker): Alipay retries.
+    #[error("not handed over: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for NotifyRejection {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+/// What became of an accepted notify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    HandedOver,
+    /// This trade's payment was handed over before.
+    Duplicate,
+    /// A genuine notify of an unpaid state (closed, waiting): nothing to do.
+    NotPaid,
+}
+
+fn answer(ok: bool) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        if ok { "success" } else { "failure" },
+    )
+        .into_response()
+}
+
+/// Alipay's notify (form-encoded). Answers `success` or `failure`.
+#[utoipa::path(post, path = "/api/alipay/notify", request_body(content = String, content_type = "application/x-www-form-urlencoded"), responses((status = 200, description = "`success` or `failure`", body = String)))]
+async fn notify(State(state): State<AppState>, body: Bytes) -> Response {
+    let pairs = parse_form(&body).unwrap_or_default();
+    let field = |k: &str| {
+        pairs
+            .iter()
+            .find(|(name, _)| name == k)
+            .map(|(_, v)| v.chars().take(128).collect::<String>())
+    };
+    let row = queries::NewNotify {
+        id: state.ids.next(),
+        notify_id: field("notify_id"),
+        out_trade_no: field("out_trade_no").map(|v| v.chars().take(64).collect()),
+        trade_no: field("trade_no").map(|v| v.chars().take(64).collect()),
+        trade_status: field("trade_status").map(|v| v.chars().take(32).collect()),
+        raw_body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    // Stored before anything else, so even a notify we cannot handle is on record.
+    if let Err(e) = queries::insert(&state.db, &row).await {
+        tracing::error!(error = %e, "could not store a notify; Alipay will retry");
+        return answer(false);
+    }
+    let outcome = process(&state, &body).await;
+    let (accepted, reason) = match &outcome {
+        Ok(Accepted::HandedOver) => (true, None),
+        Ok(Accepted::Duplicate) => (true, Some("duplicate: handed over before".to_owned())),
+        Ok(Accepted::NotPaid) => (true, Some("not a payment".to_owned())),
+        Err(e) => (false, Some(e.to_string())),
+    };
+    let handed_over = matches!(outcome, Ok(Accepted::HandedOver));
+    if let Err(e) =
+        queries::settle(&state.db, row.id, accepted, handed_over, reason.as_deref()).await
+    {
+        tracing::error!(error = %e, notify_row = row.id, "could not record a notify's outcome");
+        // The event (if any) is out; the missing mark only means a duplicate
+        // may be handed over again, which fulfilment absorbs.
+    }
+    match &outcome {
+        Ok(a) => {
+            metrics::counter!("gateway_notifies_total", "outcome" => format!("{a:?}")).increment(1);
+            tracing::info!(
+                out_trade_no = row.out_trade_no.as_deref().unwrap_or(""),
+                outcome = ?a,
+                "notify accepted"
+            );
+        }
+        Err(e) => {
+            metrics::counter!("gateway_notifies_total", "outcome" => "rejected").increment(1);
+            tracing::warn!(
+                out_trade_no = row.out_trade_no.as_deref().unwrap_or(""),
+                error = %e,
+                "notify rejected"
+            );
+        }
+    }
+    answer(outcome.is_ok())
+}
+
+/// Verifies, checks and hands over one notify.
+pub async fn process(state: &AppState, body: &[u8]) -> Result<Accepted, NotifyRejection> {
+    let notify = state.alipay.verify_notify(body)?;
+    let (order_id, _attempt) =
+        parse_out_trade_no(&notify.out_trade_no).ok_or(NotifyRejection::UnknownOrder)?;
+    let total = queries::order_total(&state.db, order_id)
+        .await?
+        .ok_or(NotifyRejection::UnknownOrder)?;
+    let g = &state.config.gateway;
+    let seller = Some(g.alipay_seller_id.as_str()).filter(|s| !s.trim().is_empty());
+    notify.check(&g.alipay_app_id, seller, &notify.out_trade_no, total)?;
+    // A refund's notify also says TRADE_SUCCESS (a partial refund leaves the
+    // trade paid); it announces money going back, not a payment.
+    let is_refund = notify.gmt_refund.is_some() || notify.refund_fee.is_some_and(|f| !f.is_zero());
+    if !notify.trade_status.is_paid() || is_refund {
+        return Ok(Accepted::NotPaid);
+    }
+    if queries::handed_over(&state.db, &notify.out_trade_no).await? {
+        return Ok(Accepted::Duplicate);
+    }
+    let event = PaymentSucceeded {
+        version: VERSION,
+        order_id: order_id.to_string(),
+        out_trade_no: notify.out_trade_no.clone(),
+        trade_no: notify.trade_no.clone(),
+        amount: notify.total_amount,
+        buyer_account: notify
+            .buyer_logon_id
+            .clone()
+            .or_else(|| notify.buyer_id.clone()),
+        trade_status: notify
+            .params
+            .get("trade_status")
+            .cloned()
+            .unwrap_or_default(),
+        paid_at: notify.gmt_payment.clone(),
+    };
+    state.events.publish(&event).await?;
+    Ok(Accepted::HandedOver)
+}

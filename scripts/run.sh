@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `make run`: the whole platform on this machine, sandbox stand-ins included,
+# ready at http://localhost:8080. Safe to run again: what runs is restarted cleanly.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+source "$ROOT/scripts/lib.sh"
+source "$ROOT/scripts/toolchain.sh"
+cd "$ROOT"
+
+need_cargo
+need_node
+"$ROOT/scripts/stack.sh" up
+step "building the services and sandbox (cargo build --bins)"
+cargo build --workspace --bins --quiet
+step "building the web app"
+web_deps
+( cd web && npm run --silent build >/dev/null )
+# Fresh binaries: restart our processes, keep the infrastructure.
+"$ROOT/scripts/services.sh" down run
+"$ROOT/scripts/services.sh" down sandbox
+"$ROOT/scripts/services.sh" sandbox
+PAYCHAT_ADMIN_EMAILS=${PAYCHAT_ADMIN_EMAILS:-admin@paychat.local} "$ROOT/scripts/services.sh" up run
+"$ROOT/scripts/edge.sh" run 8080 8081 8082 8083
+cat <<MSG
+
+PayChat is running.
+  app            http://localhost:8080
+  mail viewer    http://localhost:8025   (verification and redemption-code emails land here)
+  sandbox Alipay http://localhost:8092   (the QR code's buyer page, with a Pay button)
+  admin          register admin@paychat.local (PAYCHAT_ADMIN_EMAILS) to manage products
+Logs: .stack/logs/   Stop everything: make stop
+MSG

@@ -1,0 +1,163 @@
+//! `POST /api/auth/login` and `POST /api/auth/logout`.
+//!
+//! Every attempt is written to `chat_user_login_log`. Failures are counted per
+//! address and per IP (Redis, so every copy of the service counts together);
+//! past either limit the answer is 429 with `Retry-After`. An unknown address
+//! is verified against a dummy hash, so it takes as long as a wrong password.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use paychat_common::auth::AuthUser;
+use paychat_common::http::ClientIp;
+use paychat_common::{ApiError, Json};
+
+use super::domain::Email;
+use super::password;
+use super::queries::{self, Account, LoginLog};
+use super::types::{LoginRequest, LoginResponse, User, rfc3339, role_from_db};
+use crate::state::AppState;
+
+fn invalid_credentials() -> ApiError {
+    ApiError::Unauthenticated {
+        code: "invalid_credentials",
+        message: "wrong email or password".into(),
+    }
+}
+
+async fn log_attempt(
+    state: &AppState,
+    account: Option<&Account>,
+    ip: &str,
+    success: bool,
+    message: &str,
+) -> Result<(), ApiError> {
+    queries::insert_login_log(
+        &state.db,
+        &LoginLog {
+            id: state.ids.next(),
+            user_id: account.map(|a| a.user_id),
+            binding_email_id: account.map(|a| a.binding_email_id),
+            ip,
+            success,
+            message,
+        },
+    )
+    .await?;
+    metrics::counter!("logins_total", "status" => if success { "success" } else { "failure" })
+        .increment(1);
+    Ok(())
+}
+
+/// Signs in with email and password; answers a bearer token.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "accounts",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = LoginResponse),
+        (status = 400, description = "`invalid_email` or `invalid_request`"),
+        (status = 401, description = "`invalid_credentials`"),
+        (status = 403, description = "`email_not_verified`"),
+        (status = 429, description = "`rate_limited`, with `Retry-After`"),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let config = &state.accounts.config;
+    let email =
+        Email::parse(&body.email).map_err(|p| ApiError::field("invalid_email", "email", p))?;
+    let ip_text = ip.to_string();
+    let ip_key = format!("login_fail:ip:{ip}");
+    let email_key = format!("login_fail:email:{email}");
+    let account = queries::find_account(&state.db, email.as_str()).await?;
+
+    let limited = match state.limiter.check(&ip_key, config.login_limit_ip()).await {
+        Ok(()) => {
+            state
+                .limiter
+                .check(&email_key, config.login_limit_email())
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = limited {
+        log_attempt(&state, account.as_ref(), &ip_text, false, "rate limited").await?;
+        return Err(e);
+    }
+
+    let stored = account.as_ref().map(|a| a.password.clone());
+    let matches = password::verify(&body.password, stored).await?;
+    let account = match account {
+        Some(account) if matches => account,
+        other => {
+            state
+                .limiter
+                .record(&ip_key, config.login_limit_ip())
+                .await?;
+            state
+                .limiter
+                .record(&email_key, config.login_limit_email())
+                .await?;
+            let message = if other.is_some() {
+                "wrong password"
+            } else {
+                "unknown email"
+            };
+            log_attempt(&state, other.as_ref(), &ip_text, false, message).await?;
+            return Err(invalid_credentials());
+        }
+    };
+    if !account.verified {
+        log_attempt(
+            &state,
+            Some(&account),
+            &ip_text,
+            false,
+            "email not verified",
+        )
+        .await?;
+        return Err(ApiError::Refused {
+            code: "email_not_verified",
+            message: "verify your email first: follow the link we sent you".into(),
+        });
+    }
+
+    let role = state.accounts.role_for(&email, role_from_db(&account.role));
+    if role.as_str() != account.role {
+        queries::set_role(&state.db, account.user_id, role.as_str()).await?;
+    }
+    queries::set_last_login_ip(&state.db, account.user_id, &ip_text).await?;
+    log_attempt(&state, Some(&account), &ip_text, true, "success").await?;
+    let issued = state.sessions.create(account.user_id, role).await?;
+    let user = queries::find_user(&state.db, account.user_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::internal(anyhow::anyhow!("user {} has no row", account.user_id))
+        })?;
+    tracing::info!(user_id = account.user_id, "signed in");
+    Ok(Json(LoginResponse {
+        token: issued.token,
+        expires_at: rfc3339(issued.expires_at),
+        user: User::from(user),
+    }))
+}
+
+/// Ends the caller's session.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "`unauthorized`"),
+    )
+)]
+pub async fn logout(State(state): State<AppState>, user: AuthUser) -> Result<StatusCode, ApiError> {
+    state.sessions.revoke(&user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

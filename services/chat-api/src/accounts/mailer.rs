@@ -1,0 +1,200 @@
+//! The verification and reset emails: their words, and sending them in the
+//! background after the database work has committed. The transport and the
+//! `sys_email_send_log` row (the link redacted: the code never rests in clear)
+//! are `paychat_common::mail`'s.
+
+use std::sync::Arc;
+
+use paychat_common::ids::IdGenerator;
+pub use paychat_common::mail::Outgoing;
+use paychat_common::mail::{self, REDACTED, escape_html as escape};
+use sqlx::MySqlPool;
+
+use super::codes::BizType;
+use super::config::AccountsConfig;
+use super::domain::Email;
+
+#[derive(Clone)]
+pub struct Mailer(mail::Mailer);
+
+impl Mailer {
+    pub fn new(config: &AccountsConfig) -> anyhow::Result<Self> {
+        mail::Mailer::new(&paychat_common::smtp_settings!(config)).map(Self)
+    }
+
+    /// Sends and logs in a task of its own, so a slow mail server never holds a
+    /// request (and the answer takes the same time whether or not mail went out).
+    pub fn send_in_background(&self, db: MySqlPool, ids: Arc<IdGenerator>, mail: Outgoing) {
+        let mailer = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = mailer.deliver(&db, &ids, mail).await {
+                tracing::error!(error = format!("{e:#}"), "could not log an email send");
+            }
+        });
+    }
+
+    /// Sends `mail` and writes its `sys_email_send_log` row.
+    pub async fn deliver(
+        &self,
+        db: &MySqlPool,
+        ids: &IdGenerator,
+        mail: Outgoing,
+    ) -> anyhow::Result<()> {
+        let delivery = self.0.deliver(db, ids, &mail).await?;
+        let biz = mail.biz_type;
+        match &delivery.error {
+            None => {
+                tracing::info!(to = %mail.to, biz, message_id = %delivery.message_id, "email sent")
+            }
+            Some(e) => tracing::warn!(to = %mail.to, biz, error = %e, "email not sent"),
+        }
+        Ok(())
+    }
+}
+
+/// The words around the link.
+#[derive(Clone, Copy)]
+struct Template<'a> {
+    subject: &'a str,
+    intro: &'a str,
+    action: &'a str,
+    outro: &'a str,
+}
+
+/// Text and HTML around one link; the logged text has the code redacted.
+fn compose(
+    to: &Email,
+    biz: BizType,
+    words: &Template<'_>,
+    link: &str,
+    code: &str,
+    request_ip: &str,
+) -> Outgoing {
+    let Template {
+        subject,
+        intro,
+        action,
+        outro,
+    } = *words;
+    let text_with = |link: &str| format!("Hello,\n\n{intro}\n\n{link}\n\n{outro}\n\n— PayChat\n");
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\">\
+<p>Hello,</p><p>{}</p><p><a href=\"{}\">{}</a></p><p style=\"color:#666\">{}</p>\
+<p style=\"color:#666;font-size:small\">If the button does not work, open this address: {}</p>\
+<p>— PayChat</p></body></html>",
+        escape(intro),
+        escape(link),
+        escape(action),
+        escape(outro),
+        escape(link),
+    );
+    Outgoing {
+        to: to.as_str().to_owned(),
+        biz_type: i32::from(biz.as_i8()),
+        subject: subject.to_owned(),
+        text: text_with(link),
+        html,
+        logged_text: text_with(&link.replace(code, REDACTED)),
+        request_ip: Some(request_ip.to_owned()),
+    }
+}
+
+pub fn verification(config: &AccountsConfig, to: &Email, code: &str, request_ip: &str) -> Outgoing {
+    let link = format!("{}/api/auth/verify-email?code={code}", config.public_base());
+    let hours = config.verify_code_ttl_secs.div_ceil(3600);
+    let outro = format!(
+        "The link works once and expires in {hours} hour(s). If you did not sign up, ignore this email."
+    );
+    compose(
+        to,
+        BizType::Registration,
+        &Template {
+            subject: "Verify your PayChat email",
+            intro: "Thanks for signing up for PayChat. Open this link to verify your email address:",
+            action: "Verify my email",
+            outro: &outro,
+        },
+        &link,
+        code,
+        request_ip,
+    )
+}
+
+pub fn password_reset(
+    config: &AccountsConfig,
+    to: &Email,
+    code: &str,
+    request_ip: &str,
+) -> Outgoing {
+    let link = format!("{}/reset-password?code={code}", config.web_base());
+    let minutes = config.reset_code_ttl_secs.div_ceil(60);
+    let outro = format!(
+        "The link works once and expires in {minutes} minute(s). If you did not ask, ignore this email: your password stays as it is."
+    );
+    compose(
+        to,
+        BizType::PasswordReset,
+        &Template {
+            subject: "Reset your PayChat password",
+            intro: "Someone asked to reset the password of your PayChat account. Open this link to choose a new one:",
+            action: "Choose a new password",
+            outro: &outro,
+        },
+        &link,
+        code,
+        request_ip,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> AccountsConfig {
+        AccountsConfig {
+            smtp_host: "127.0.0.1".into(),
+            smtp_port: 2525,
+            smtp_username: String::new(),
+            smtp_password: String::new().into(),
+            smtp_tls: "none".into(),
+            smtp_timeout_ms: 1000,
+            mail_from: "PayChat <no-reply@paychat.local>".into(),
+            public_base_url: "http://localhost:8080/".into(),
+            web_base_url: "http://localhost:5173".into(),
+            admin_emails: String::new(),
+            verify_code_ttl_secs: 86400,
+            reset_code_ttl_secs: 1800,
+            login_fail_limit_email: 10,
+            login_fail_limit_ip: 30,
+            login_fail_window_secs: 900,
+            mail_limit_email: 5,
+            mail_limit_ip: 20,
+            mail_limit_window_secs: 3600,
+            register_limit_ip: 20,
+            register_limit_window_secs: 3600,
+        }
+    }
+
+    #[test]
+    fn the_link_is_in_the_mail_and_redacted_in_the_log() {
+        let to = Email::parse("zoe@example.com").expect("email");
+        let mail = verification(&config(), &to, "CODE123", "127.0.0.1");
+        assert!(
+            mail.text
+                .contains("http://localhost:8080/api/auth/verify-email?code=CODE123")
+        );
+        assert!(
+            mail.html
+                .contains("href=\"http://localhost:8080/api/auth/verify-email?code=CODE123\"")
+        );
+        assert!(!mail.logged_text.contains("CODE123"));
+        assert!(mail.logged_text.contains("code=[redacted]"));
+        let mail = password_reset(&config(), &to, "RESET9", "::1");
+        assert!(
+            mail.text
+                .contains("http://localhost:5173/reset-password?code=RESET9")
+        );
+        assert!(!mail.logged_text.contains("RESET9"));
+        assert_eq!(mail.biz_type, i32::from(BizType::PasswordReset.as_i8()));
+    }
+}

@@ -1,0 +1,159 @@
+//! Accounts: registration, email verification, login, sessions, password reset
+//! and the profile (API.md's Accounts table, DESIGN.md's Account flow).
+//!
+//! - `register.rs`: register, verify-email, resend-verification
+//! - `login.rs`: login (rate limited, logged), logout
+//! - `reset.rs`: password reset request and confirm
+//! - `me.rs`: `GET`/`PATCH /api/users/me`
+//! - `domain.rs` (input types), `password.rs` (argon2id), `codes.rs` (one-time
+//!   codes), `mailer.rs` (lettre + send log), `queries.rs` (SQL), `types.rs` (bodies)
+
+pub mod codes;
+pub mod config;
+pub mod domain;
+pub mod login;
+pub mod mailer;
+pub mod me;
+pub mod password;
+pub mod queries;
+pub mod register;
+pub mod reset;
+pub mod types;
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use axum::http::StatusCode;
+use paychat_common::ApiError;
+use paychat_common::auth::Role;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+use codes::BizType;
+use config::AccountsConfig;
+use domain::Email;
+use mailer::{Mailer, Outgoing};
+
+/// What the accounts handlers need beyond the shared state.
+pub struct Accounts {
+    pub config: AccountsConfig,
+    pub mailer: Mailer,
+    admins: HashSet<String>,
+}
+
+impl Accounts {
+    pub fn new(config: &AccountsConfig) -> anyhow::Result<Self> {
+        // The dummy hash for unknown-address logins, computed before the first one.
+        tokio::spawn(password::warm_up());
+        Ok(Self {
+            mailer: Mailer::new(config)?,
+            admins: config.admin_set(),
+            config: config.clone(),
+        })
+    }
+
+    /// Admin for the addresses in `admin_emails`, else what the account has.
+    pub fn role_for(&self, email: &Email, stored: Role) -> Role {
+        if self.admins.contains(email.as_str()) {
+            Role::Admin
+        } else {
+            stored
+        }
+    }
+}
+
+/// The accounts part of the OpenAPI document: its tag and the bearer scheme
+/// the signed-in routes name.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    modifiers(&BearerAuth),
+    tags((name = "accounts", description = "Registration, email verification, sessions, password reset, profile"))
+)]
+struct AccountsDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The token from POST /api/auth/login"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    use utoipa::OpenApi as _;
+    OpenApiRouter::with_openapi(AccountsDoc::openapi())
+        .routes(routes!(register::register))
+        .routes(routes!(register::verify_email))
+        .routes(routes!(register::resend_verification))
+        .routes(routes!(login::login))
+        .routes(routes!(login::logout))
+        .routes(routes!(reset::request_reset))
+        .routes(routes!(reset::confirm_reset))
+        .routes(routes!(me::get_me, me::update_me))
+}
+
+/// Counts one email for the caller's address and IP; 429 past either limit.
+async fn mail_limits(state: &AppState, email: &Email, ip: IpAddr) -> Result<(), ApiError> {
+    let config = &state.accounts.config;
+    state
+        .limiter
+        .hit(&format!("mail:ip:{ip}"), config.mail_limit_ip())
+        .await?;
+    state
+        .limiter
+        .hit(&format!("mail:email:{email}"), config.mail_limit_email())
+        .await
+}
+
+/// Emails a fresh code of kind `biz` to `email` if it has an account that
+/// `wanted` accepts, after counting the email against the caller's limits.
+/// Answers 202 either way, so the address cannot be probed.
+async fn mail_code_if(
+    state: &AppState,
+    ip: IpAddr,
+    email: &str,
+    biz: BizType,
+    wanted: fn(&queries::Account) -> bool,
+    compose: fn(&AccountsConfig, &Email, &str, &str) -> Outgoing,
+) -> Result<StatusCode, ApiError> {
+    let email = Email::parse(email).map_err(|p| ApiError::field("invalid_email", "email", p))?;
+    mail_limits(state, &email, ip).await?;
+    let mut tx = state.db.begin().await?;
+    let account = queries::lock_account(&mut *tx, email.as_str()).await?;
+    if account.as_ref().is_some_and(wanted) {
+        let code = register::insert_new_code(&mut tx, state, &email, biz).await?;
+        tx.commit().await?;
+        send(
+            state,
+            compose(&state.accounts.config, &email, &code.code, &ip.to_string()),
+        );
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(StatusCode::ACCEPTED)
+}
+
+fn send(state: &AppState, mail: Outgoing) {
+    state
+        .accounts
+        .mailer
+        .send_in_background(state.db.clone(), state.ids.clone(), mail);
+}
+
+/// True for errors worth running a registration transaction again for: a
+/// duplicate from a concurrent insert, or an InnoDB deadlock between two.
+fn retryable(err: &sqlx::Error) -> bool {
+    paychat_common::error::is_unique_violation(err)
+        || matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("40001"))
+}

@@ -1,0 +1,110 @@
+//! Builds the service: connections, state, routes, and the bound listener.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use paychat_common::config::CommonConfig;
+use paychat_common::service::{self, Infra, Server};
+use sqlx::MySqlPool;
+use sqlx::mysql::MySqlPoolOptions;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::{accounts, chat, rooms, sensitive};
+
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "PayChat chat-api",
+    description = "Accounts, sessions and chat."
+))]
+struct ApiDoc;
+
+pub struct Application {
+    server: Server,
+    pub state: AppState,
+}
+
+/// `paychat_common::db::pool`, except that a connection is pinged before use
+/// only after sitting idle a while: a ping on every acquire is one more
+/// database round trip on the way to every streamed answer's first token.
+fn pool(common: &CommonConfig) -> anyhow::Result<MySqlPool> {
+    Ok(MySqlPoolOptions::new()
+        .max_connections(common.database_max_connections)
+        .acquire_timeout(Duration::from_millis(common.database_connect_timeout_ms))
+        .idle_timeout(Duration::from_secs(300))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_BEFORE_PING {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_lazy_with(paychat_common::db::options(common)?))
+}
+
+/// A connection idle this long may have been dropped by the server or a proxy.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let mut infra = Infra::connect(&config.common).await?;
+        // The shared set-up pings every connection it hands out; chat-api's
+        // pool pings only one that sat idle (see `pool`). The first pool has
+        // applied the migrations and is let go.
+        infra.db = pool(&config.common)?;
+        let readiness = infra.readiness();
+        let (db, redis, keys) = (&infra.db, &infra.redis, &infra.keys);
+        // The token encoder loads its tables on first use (most of a second).
+        tokio::task::spawn_blocking(chat::context::warm_up).await?;
+        let sensitive_words = sensitive::SensitiveWords::start(
+            db.clone(),
+            redis.clone(),
+            keys,
+            Duration::from_millis(config.relay.sensitive_reload_ms),
+        )
+        .await
+        .context("loading sensitive words")?;
+        let upstream = chat::upstream::Upstream::new(&config.relay, redis.clone(), keys.clone())?;
+        let accounts = Arc::new(accounts::Accounts::new(&config.accounts)?);
+        let state = AppState {
+            accounts,
+            sessions: infra.sessions,
+            limiter: infra.limiter,
+            ids: infra.ids,
+            sensitive: sensitive_words,
+            upstream: Arc::new(upstream),
+            db: infra.db,
+            redis: infra.redis,
+            keys: infra.keys,
+            config: Arc::new(config),
+        };
+
+        let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+            .merge(accounts::router())
+            .merge(chat::router())
+            .merge(rooms::router())
+            .merge(sensitive::router())
+            .split_for_parts();
+        let options = service::http_options(&state.config.common)?;
+        let router = service::router(api, state.clone(), readiness, options);
+        // TCP_NODELAY: a streamed delta must not wait for the browser's delayed ACK.
+        let server = Server::bind(&state.config.chat.chat_bind, router)
+            .await?
+            .with_tcp_nodelay();
+        Ok(Self { server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    /// Serves HTTP until the shutdown signal; chat-api has no workers.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.server.run("chat-api", Vec::new()).await
+    }
+}

@@ -1,0 +1,24 @@
+//! Chat: the streaming relay to the upstream model (`POST /api/chat/completions`)
+//! and the model list. Rooms and history live in `crate::rooms`, the word
+//! filter in `crate::sensitive`.
+
+pub mod context;
+mod error;
+mod handlers;
+pub mod queries;
+mod relay;
+pub mod settings;
+mod slots;
+pub mod types;
+pub mod upstream;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::completions))
+        .routes(routes!(handlers::models))
+}

@@ -1,0 +1,236 @@
+//! SQL of the chat relay: chat times, the parent chain, and saving an exchange.
+
+use sqlx::{MySqlConnection, MySqlPool};
+
+use super::types::{ANSWER, MessageStatus, QUESTION};
+
+/// Takes one chat time; false when the user had none left.
+pub async fn take_chat_time(conn: &mut MySqlConnection, user_id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE chat_user SET can_conversation_times = can_conversation_times - 1 \
+         WHERE id = ? AND can_conversation_times > 0",
+    )
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn give_chat_time_back(conn: &mut MySqlConnection, user_id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE chat_user SET can_conversation_times = can_conversation_times + 1 WHERE id = ?",
+    )
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn chat_times(conn: &mut MySqlConnection, user_id: i64) -> sqlx::Result<i64> {
+    let times: Option<i32> =
+        sqlx::query_scalar("SELECT can_conversation_times FROM chat_user WHERE id = ?")
+            .bind(user_id)
+            .fetch_optional(conn)
+            .await?;
+    Ok(times.map_or(0, i64::from))
+}
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct ChainRow {
+    pub chat_room_id: i64,
+    pub parent_message_id: Option<String>,
+    pub message_type: i32,
+    pub content: String,
+}
+
+/// The live room of this user that holds `message_id`, if any.
+pub async fn room_of_message(
+    conn: &mut MySqlConnection,
+    user_id: i64,
+    message_id: &str,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT m.chat_room_id FROM chat_message m \
+         JOIN chat_room r ON r.id = m.chat_room_id AND r.user_id = m.user_id AND r.is_deleted = 0 \
+         WHERE m.message_id = ? AND m.user_id = ?",
+    )
+    .bind(message_id)
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Whether the room is a live room of this user (outer `None` when not), and
+/// its latest answer: where a question without a parent continues.
+pub async fn room_tail(
+    conn: &mut MySqlConnection,
+    user_id: i64,
+    room_id: i64,
+) -> sqlx::Result<Option<Option<String>>> {
+    let row: Option<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT r.id, (SELECT m.message_id FROM chat_message m \
+           WHERE m.chat_room_id = r.id AND m.message_type = ? ORDER BY m.id DESC LIMIT 1) \
+         FROM chat_room r WHERE r.id = ? AND r.user_id = ? AND r.is_deleted = 0",
+    )
+    .bind(ANSWER)
+    .bind(room_id)
+    .bind(user_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(_, tail)| tail))
+}
+
+/// The parent chain from `start` upwards (`start` first), at most `limit`
+/// messages of this user, in one round trip.
+pub async fn chain(
+    conn: &mut MySqlConnection,
+    user_id: i64,
+    start: &str,
+    limit: u32,
+) -> sqlx::Result<Vec<ChainRow>> {
+    sqlx::query_as(
+        "WITH RECURSIVE chain (chat_room_id, parent_message_id, message_type, content, depth) AS ( \
+           SELECT chat_room_id, parent_message_id, message_type, content, CAST(0 AS SIGNED) \
+           FROM chat_message WHERE message_id = ? AND user_id = ? \
+           UNION ALL \
+           SELECT m.chat_room_id, m.parent_message_id, m.message_type, m.content, c.depth + 1 \
+           FROM chain c JOIN chat_message m ON m.message_id = c.parent_message_id AND m.user_id = ? \
+           WHERE c.depth + 1 < ? \
+         ) SELECT chat_room_id, parent_message_id, message_type, content FROM chain ORDER BY depth",
+    )
+    .bind(start)
+    .bind(user_id)
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Everything known about an exchange when its stream starts.
+#[derive(Debug)]
+pub struct NewExchange {
+    pub user_id: i64,
+    pub room_id: i64,
+    /// Set when the room is created by this exchange.
+    pub new_room_title: Option<String>,
+    pub question_id: i64,
+    pub answer_id: i64,
+    pub parent_message_id: Option<String>,
+    pub prompt: String,
+    pub model: String,
+    pub key_fingerprint: String,
+    pub ip: String,
+    pub context_count: i64,
+}
+
+pub const API_TYPE: &str = "openai";
+
+/// Writes the room (if new), the question and the answer (status streaming) in
+/// one transaction; both messages go in one statement.
+pub async fn insert_exchange(
+    pool: &MySqlPool,
+    x: &NewExchange,
+    question_tokens: i64,
+) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    if let Some(title) = &x.new_room_title {
+        sqlx::query(
+            "INSERT INTO chat_room (id, user_id, ip, first_chat_message_id, first_message_id, \
+             title, api_type) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(x.room_id)
+        .bind(x.user_id)
+        .bind(&x.ip)
+        .bind(x.question_id)
+        .bind(x.question_id.to_string())
+        .bind(title)
+        .bind(API_TYPE)
+        .execute(&mut *tx)
+        .await?;
+    } else {
+        sqlx::query("UPDATE chat_room SET update_time = CURRENT_TIMESTAMP(3) WHERE id = ?")
+            .bind(x.room_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let question_id = x.question_id.to_string();
+    sqlx::query(
+        "INSERT INTO chat_message (id, user_id, message_id, parent_message_id, \
+         parent_answer_message_id, parent_question_message_id, context_count, \
+         question_context_count, message_type, chat_room_id, api_type, model_name, api_key, \
+         content, prompt_tokens, ip, status) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), \
+         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    // The question.
+    .bind(x.question_id)
+    .bind(x.user_id)
+    .bind(&question_id)
+    .bind(&x.parent_message_id)
+    .bind(&x.parent_message_id)
+    .bind(None::<String>)
+    .bind(x.context_count)
+    .bind(x.context_count)
+    .bind(QUESTION)
+    .bind(x.room_id)
+    .bind(API_TYPE)
+    .bind(&x.model)
+    .bind(&x.key_fingerprint)
+    .bind(&x.prompt)
+    .bind(question_tokens)
+    .bind(&x.ip)
+    .bind(MessageStatus::Done.code())
+    // The answer, streaming until it is finished.
+    .bind(x.answer_id)
+    .bind(x.user_id)
+    .bind(x.answer_id.to_string())
+    .bind(&question_id)
+    .bind(&x.parent_message_id)
+    .bind(&question_id)
+    .bind(x.context_count)
+    .bind(x.context_count)
+    .bind(ANSWER)
+    .bind(x.room_id)
+    .bind(API_TYPE)
+    .bind(&x.model)
+    .bind(&x.key_fingerprint)
+    .bind("")
+    .bind(None::<i64>)
+    .bind(&x.ip)
+    .bind(MessageStatus::Streaming.code())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// How the answer ended.
+#[derive(Debug)]
+pub struct Finished<'a> {
+    pub answer_id: i64,
+    pub content: &'a str,
+    pub status: MessageStatus,
+    pub error_data: Option<String>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+}
+
+/// Closes a streaming answer. Returns false when it was already closed, which
+/// keeps a give-back of the chat time to exactly once.
+pub async fn finish_answer(conn: &mut MySqlConnection, f: &Finished<'_>) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE chat_message SET content = ?, status = ?, response_error_data = ?, \
+         prompt_tokens = ?, completion_tokens = ?, total_tokens = ? \
+         WHERE id = ? AND status = ?",
+    )
+    .bind(f.content)
+    .bind(f.status.code())
+    .bind(&f.error_data)
+    .bind(f.prompt_tokens)
+    .bind(f.completion_tokens)
+    .bind(f.prompt_tokens + f.completion_tokens)
+    .bind(f.answer_id)
+    .bind(MessageStatus::Streaming.code())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -1,0 +1,447 @@
+//! The relay: the browser's event stream itself reads the upstream, so a delta
+//! goes from the upstream socket to the browser's in one task, with no channel
+//! and no second task to wake on every chunk.
+//!
+//! The exchange is saved however it ends. When the upstream ends (done or
+//! failed) the stream saves it in a task of its own, so that a browser leaving
+//! during the save cannot cut the save short, and sends the last event. When
+//! the browser leaves first, axum drops the stream: the upstream request goes
+//! with it at once, and the drop hands the partial answer to a task that saves
+//! it as interrupted.
+
+use std::borrow::Cow;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::response::sse::Event;
+use eventsource_stream::{EventStreamError, Eventsource};
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::Sleep;
+
+use super::context::{Context, count_tokens, prompt_tokens};
+use super::queries::{self, Finished, NewExchange};
+use super::slots::StreamSlot;
+use super::types::{DeltaEvent, DoneEvent, ErrorEvent, MessageStatus, Usage};
+use crate::state::AppState;
+
+/// An opened exchange, ready to be relayed.
+pub struct Relay {
+    pub state: AppState,
+    pub exchange: Arc<NewExchange>,
+    /// What was sent; counted only if the upstream reports no usage.
+    pub context: Context,
+    pub response: reqwest::Response,
+    pub slot: StreamSlot,
+    pub started: Instant,
+}
+
+/// One upstream event; the text is borrowed from the frame when it can be.
+#[derive(Debug, Deserialize)]
+struct Chunk<'a> {
+    #[serde(default, borrow)]
+    choices: Vec<Choice<'a>>,
+    usage: Option<UpstreamUsage>,
+    error: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Choice<'a> {
+    #[serde(borrow)]
+    delta: Option<Delta<'a>>,
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Delta<'a> {
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+struct UpstreamUsage {
+    prompt_tokens: i64,
+    completion_tokens: i64,
+}
+
+enum Outcome {
+    Done,
+    Failed { code: &'static str, detail: String },
+    ClientGone,
+}
+
+pub fn event<T: serde::Serialize>(name: &str, data: &T) -> Event {
+    Event::default()
+        .event(name)
+        .json_data(data)
+        .unwrap_or_else(|_| Event::default().event(name).data("{}"))
+}
+
+type Frames = Pin<
+    Box<
+        dyn Stream<Item = Result<eventsource_stream::Event, EventStreamError<reqwest::Error>>>
+            + Send,
+    >,
+>;
+
+/// What closing the exchange needs, however it ends.
+struct Closing {
+    state: AppState,
+    exchange: Arc<NewExchange>,
+    context: Context,
+    slot: StreamSlot,
+    insert: JoinHandle<sqlx::Result<()>>,
+    started: Instant,
+}
+
+/// How far the answer got.
+#[derive(Default)]
+struct Progress {
+    answer: String,
+    usage: Option<UpstreamUsage>,
+    finish_reason: Option<String>,
+}
+
+/// The state of one browser stream.
+struct Session {
+    /// Lets the insert go; see [`stream`].
+    go: Option<oneshot::Sender<()>>,
+    meta: Option<Event>,
+    frames: Option<Frames>,
+    progress: Progress,
+    /// One timer for the whole stream, pushed back at every upstream event.
+    deadline: Pin<Box<Sleep>>,
+    first_byte: Duration,
+    idle: Duration,
+    /// Taken by whoever closes the exchange: the end of the stream, or the drop.
+    closing: Option<Closing>,
+}
+
+/// The browser's event stream: `meta` first, the deltas, then `done` or `error`.
+pub fn stream(relay: Relay, meta: Event) -> impl Stream<Item = Result<Event, Infallible>> {
+    let Relay {
+        state,
+        exchange,
+        context,
+        response,
+        slot,
+        started,
+    } = relay;
+    // The rows are written once the first delta is out (or the stream ends
+    // without one): a burst of new streams then spends the database on taking
+    // chat times, which the first tokens wait for, not on rows nobody waits for.
+    // The question's tokens are counted there too, off the path to the first one.
+    let (go, wait) = oneshot::channel::<()>();
+    let insert = {
+        let db = state.db.clone();
+        let exchange = exchange.clone();
+        tokio::spawn(async move {
+            // Sent at the first delta, dropped when the stream ends without one.
+            let _ = wait.await;
+            let question_tokens = count_tokens(&exchange.prompt);
+            queries::insert_exchange(&db, &exchange, question_tokens).await
+        })
+    };
+    let first_byte = state.config.relay.first_byte_timeout();
+    let idle = state.config.relay.idle_timeout();
+    let session = Session {
+        go: Some(go),
+        meta: Some(meta),
+        frames: Some(Box::pin(response.bytes_stream().eventsource())),
+        progress: Progress {
+            // Room for a typical answer, so it rarely needs to grow.
+            answer: String::with_capacity(1024),
+            ..Progress::default()
+        },
+        deadline: Box::pin(tokio::time::sleep(first_byte)),
+        first_byte,
+        idle,
+        closing: Some(Closing {
+            state,
+            exchange,
+            context,
+            slot,
+            insert,
+            started,
+        }),
+    };
+    futures::stream::unfold(session, |mut session| async move {
+        if let Some(meta) = session.meta.take() {
+            return Some((Ok(meta), session));
+        }
+        let outcome = match session.next_delta().await? {
+            Ok(delta) => return Some((Ok(delta), session)),
+            Err(outcome) => outcome,
+        };
+        // Let go of the upstream before saving.
+        session.frames = None;
+        session.go = None;
+        let closing = session.closing.take()?;
+        let progress = std::mem::take(&mut session.progress);
+        // In its own task: dropping this stream must not cancel the save.
+        let last = tokio::spawn(close(closing, outcome, progress))
+            .await
+            .ok()
+            .flatten()?;
+        Some((Ok(last), session))
+    })
+}
+
+impl Session {
+    /// The next delta for the browser, or how the upstream ended; `None`
+    /// once the stream is over.
+    async fn next_delta(&mut self) -> Option<Result<Event, Outcome>> {
+        let frames = self.frames.as_mut()?;
+        let p = &mut self.progress;
+        loop {
+            let next = tokio::select! {
+                biased;
+                next = frames.next() => next,
+                () = &mut self.deadline => {
+                    let wait = if p.answer.is_empty() { self.first_byte } else { self.idle };
+                    return Some(Err(Outcome::Failed {
+                        code: "upstream_timeout",
+                        detail: format!("no upstream event for {} ms", wait.as_millis()),
+                    }));
+                }
+            };
+            let frame = match next {
+                Some(Ok(frame)) => frame,
+                None if p.finish_reason.is_some() => return Some(Err(Outcome::Done)),
+                None => {
+                    return Some(Err(Outcome::Failed {
+                        code: "upstream_error",
+                        detail: "the upstream stream ended before it finished".into(),
+                    }));
+                }
+                Some(Err(error)) => {
+                    return Some(Err(Outcome::Failed {
+                        code: "upstream_error",
+                        detail: format!("reading the upstream stream failed: {error}"),
+                    }));
+                }
+            };
+            let data = frame.data.trim();
+            if data == "[DONE]" {
+                return Some(Err(Outcome::Done));
+            }
+            let Ok(chunk) = serde_json::from_str::<Chunk<'_>>(data) else {
+                continue;
+            };
+            if let Some(error) = chunk.error {
+                return Some(Err(Outcome::Failed {
+                    code: "upstream_error",
+                    detail: format!("upstream error event: {error}"),
+                }));
+            }
+            if chunk.usage.is_some() {
+                p.usage = chunk.usage;
+            }
+            let before = p.answer.len();
+            for choice in chunk.choices {
+                if let Some(text) = choice.delta.and_then(|d| d.content) {
+                    p.answer.push_str(&text);
+                }
+                if choice.finish_reason.is_some() {
+                    p.finish_reason = choice.finish_reason;
+                }
+            }
+            let wait = if p.answer.is_empty() {
+                self.first_byte
+            } else {
+                self.idle
+            };
+            self.deadline
+                .as_mut()
+                .reset(tokio::time::Instant::now() + wait);
+            if p.answer.len() == before {
+                continue;
+            }
+            if let Some(go) = self.go.take() {
+                let _ = go.send(());
+            }
+            if before == 0
+                && let Some(closing) = &self.closing
+            {
+                metrics::histogram!("chat_time_to_first_token_seconds")
+                    .record(closing.started.elapsed().as_secs_f64());
+            }
+            return Some(Ok(event(
+                "delta",
+                &DeltaEvent {
+                    content: &p.answer[before..],
+                },
+            )));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Still open: the browser left before the upstream ended.
+        let Some(closing) = self.closing.take() else {
+            return;
+        };
+        // A leaving browser must not keep the model writing.
+        self.frames = None;
+        self.go = None;
+        let progress = std::mem::take(&mut self.progress);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(close(closing, Outcome::ClientGone, progress));
+            }
+            Err(_) => tracing::error!(
+                answer_id = closing.exchange.answer_id,
+                "no runtime to save an interrupted answer"
+            ),
+        }
+    }
+}
+
+/// Saves the exchange, gives the slot back, and builds the last event (none
+/// when the browser is gone).
+async fn close(closing: Closing, outcome: Outcome, progress: Progress) -> Option<Event> {
+    let Closing {
+        state,
+        exchange,
+        context,
+        slot,
+        insert,
+        started,
+    } = closing;
+    let Progress {
+        answer,
+        usage,
+        finish_reason,
+    } = progress;
+    let (status, error_data, code) = match &outcome {
+        Outcome::Done => (MessageStatus::Done, None, None),
+        Outcome::Failed { code, detail } => {
+            (MessageStatus::Error, Some(detail.clone()), Some(*code))
+        }
+        Outcome::ClientGone => (
+            MessageStatus::Interrupted,
+            Some("the client went away".to_owned()),
+            None,
+        ),
+    };
+    let (prompt_tokens, completion_tokens) = match usage {
+        Some(u) => (u.prompt_tokens, u.completion_tokens),
+        None => (
+            context
+                .prompt_tokens
+                .unwrap_or_else(|| prompt_tokens(&context.messages)),
+            count_tokens(&answer),
+        ),
+    };
+    drop(context);
+    let refund = matches!(outcome, Outcome::Failed { .. }) && answer.is_empty();
+
+    let remaining = save(
+        &state,
+        insert,
+        &exchange,
+        Finished {
+            answer_id: exchange.answer_id,
+            content: &answer,
+            status,
+            error_data,
+            prompt_tokens,
+            completion_tokens,
+        },
+        refund,
+    )
+    .await;
+    slot.release().await;
+
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    tracing::info!(
+        user_id = exchange.user_id,
+        room_id = exchange.room_id,
+        answer_id = exchange.answer_id,
+        status = status.as_str(),
+        chars = answer.chars().count(),
+        refunded = refund,
+        duration_ms = elapsed_ms,
+        "chat stream ended"
+    );
+    metrics::counter!("chat_streams_total", "status" => status.as_str()).increment(1);
+
+    match (outcome, code) {
+        (Outcome::Done, _) => Some(event(
+            "done",
+            &DoneEvent {
+                usage: Usage {
+                    prompt_tokens,
+                    completion_tokens,
+                    total_tokens: prompt_tokens + completion_tokens,
+                },
+                remaining_times: remaining.unwrap_or(0),
+                finish_reason,
+            },
+        )),
+        (Outcome::ClientGone, _) => None,
+        (Outcome::Failed { .. }, code) => {
+            let (code, message) = if refund {
+                (
+                    "upstream_unavailable",
+                    "the model failed before answering; your chat time was given back".to_owned(),
+                )
+            } else {
+                (
+                    code.unwrap_or("upstream_error"),
+                    "the model stopped in the middle of its answer; the part received is kept"
+                        .to_owned(),
+                )
+            };
+            Some(event("error", &ErrorEvent { code, message }))
+        }
+    }
+}
+
+/// Stores how the answer ended (after the opening insert has landed), gives
+/// the chat time back when asked (exactly once), and reads the balance.
+async fn save(
+    state: &AppState,
+    insert: JoinHandle<sqlx::Result<()>>,
+    exchange: &NewExchange,
+    finished: Finished<'_>,
+    refund: bool,
+) -> Option<i64> {
+    match insert.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            tracing::error!(error = %error, answer_id = exchange.answer_id, "saving the exchange failed");
+        }
+        Err(error) => {
+            tracing::error!(error = %error, answer_id = exchange.answer_id, "saving the exchange panicked");
+        }
+    }
+    let result: sqlx::Result<i64> = async {
+        let mut conn = state.db.acquire().await?;
+        if refund {
+            // Closing the answer and giving the time back land together, and
+            // the give-back only if this call closed it.
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            if queries::finish_answer(&mut tx, &finished).await? {
+                queries::give_chat_time_back(&mut tx, exchange.user_id).await?;
+            }
+            tx.commit().await?;
+        } else {
+            queries::finish_answer(&mut conn, &finished).await?;
+        }
+        queries::chat_times(&mut conn, exchange.user_id).await
+    }
+    .await;
+    match result {
+        Ok(remaining) => Some(remaining),
+        Err(error) => {
+            tracing::error!(error = %error, answer_id = exchange.answer_id, "closing the answer failed");
+            None
+        }
+    }
+}

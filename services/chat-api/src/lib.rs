@@ -1,0 +1,10 @@
+//! chat-api as a library, so tests and benchmarks start the real service in-process.
+
+pub mod accounts;
+pub mod app;
+pub mod chat;
+pub mod config;
+pub mod pagination;
+pub mod rooms;
+pub mod sensitive;
+pub mod state;

@@ -1,0 +1,33 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use paychat_common::auth::Sessions;
+use paychat_common::ids::IdGenerator;
+use paychat_common::ratelimit::RateLimiter;
+use paychat_common::redis::Keys;
+use redis::aio::ConnectionManager;
+use sqlx::MySqlPool;
+
+use crate::config::Config;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: MySqlPool,
+    pub redis: ConnectionManager,
+    pub keys: Keys,
+    pub sessions: Sessions,
+    pub limiter: RateLimiter,
+    pub ids: Arc<IdGenerator>,
+    pub accounts: Arc<crate::accounts::Accounts>,
+    pub sensitive: crate::sensitive::SensitiveWords,
+    pub upstream: Arc<crate::chat::upstream::Upstream>,
+}
+
+impl FromRef<AppState> for Sessions {
+    fn from_ref(state: &AppState) -> Self {
+        state.sessions.clone()
+    }
+}

@@ -1,0 +1,27 @@
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn health_ready_metrics_and_openapi_answer() {
+    let app = spawn_app().await;
+    for path in ["/healthz", "/readyz", "/metrics", "/api-docs/openapi.json"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+    }
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123");
+    let res = app
+        .client
+        .get(app.url("/no/such/route"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+}

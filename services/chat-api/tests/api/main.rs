@@ -1,0 +1,13 @@
+//! chat-api integration tests: the real service over HTTP against the local
+//! stack (MariaDB, Redis, mail sink), a fresh database per test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod accounts;
+mod accounts_security;
+mod accounts_support;
+mod chat;
+mod chat_support;
+mod health;
+mod helpers;
+mod rooms;
+mod sensitive;

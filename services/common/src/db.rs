@@ -1,0 +1,42 @@
+//! MariaDB/MySQL pool set-up and the embedded migrations shared by every service.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::migrate::Migrator;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+
+use crate::config::CommonConfig;
+
+/// The schema, from `migrations/` at the repository root.
+pub static MIGRATOR: Migrator = sqlx::migrate!("../../migrations");
+
+pub fn options(config: &CommonConfig) -> anyhow::Result<MySqlConnectOptions> {
+    Ok(
+        MySqlConnectOptions::from_str(config.database_url.expose_secret())
+            .context("parsing database_url")?
+            .charset("utf8mb4")
+            .timezone(Some(String::from("+00:00"))),
+    )
+}
+
+/// A lazily connecting pool: the service starts while the database is down and
+/// `/readyz` reports it.
+pub fn pool(config: &CommonConfig) -> anyhow::Result<MySqlPool> {
+    Ok(MySqlPoolOptions::new()
+        .max_connections(config.database_max_connections)
+        .acquire_timeout(Duration::from_millis(config.database_connect_timeout_ms))
+        .idle_timeout(Duration::from_secs(300))
+        .connect_lazy_with(options(config)?))
+}
+
+pub async fn migrate(pool: &MySqlPool) -> anyhow::Result<()> {
+    MIGRATOR.run(pool).await.context("applying migrations")
+}
+
+pub async fn ping(pool: &MySqlPool) -> anyhow::Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! Helpers for integration tests against the real local stack: a fresh
+//! database per test (migrated), unique Redis/AMQP prefixes, unique addresses,
+//! free ports, and the sandbox stand-ins run as processes of their own (a
+//! service never links a sandbox). The stack's admin URL comes from
+//! `PAYCHAT_TEST_DATABASE_URL`.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::Context;
+use sqlx::Connection;
+use sqlx::mysql::MySqlConnection;
+
+pub const DEFAULT_DATABASE_URL: &str = "mysql://paychat:paychat@127.0.0.1:33306/paychat";
+
+fn base_url() -> String {
+    std::env::var("PAYCHAT_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into())
+}
+
+/// A short random token for names that must not collide between tests.
+pub fn unique(prefix: &str) -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}{}", &id[..16])
+}
+
+/// Creates `paychat_test_<random>`, applies the migrations and returns its URL.
+pub async fn fresh_database() -> anyhow::Result<String> {
+    let base = base_url();
+    let name = unique("paychat_test_");
+    let mut conn = MySqlConnection::connect(&base)
+        .await
+        .context("connecting to the test MariaDB (is the stack up? `make stack`)")?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+    )))
+    .execute(&mut conn)
+    .await
+    .context("creating the test database")?;
+    let (root, _) = base
+        .rsplit_once('/')
+        .context("PAYCHAT_TEST_DATABASE_URL has no database part")?;
+    let url = format!("{root}/{name}");
+    let pool = sqlx::MySqlPool::connect(&url).await?;
+    crate::db::MIGRATOR.run(&pool).await?;
+    pool.close().await;
+    Ok(url)
+}
+
+/// A port free at the time of asking, for a process that must be told its
+/// port before it starts.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")
+        .context("binding a probe port")?
+        .local_addr()?
+        .port())
+}
+
+/// `target/debug/<name>` of this workspace (or of `CARGO_TARGET_DIR`); an
+/// error saying how to build it if it is missing. Tests run the sandboxes from
+/// there rather than building them, so build them first.
+pub fn target_binary(name: &str) -> anyhow::Result<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target")));
+    let binary = target.join("debug").join(name);
+    anyhow::ensure!(
+        binary.exists(),
+        "{} is missing: build it first with `cargo build -p {name}`",
+        binary.display()
+    );
+    Ok(binary)
+}
+
+/// The sandbox keys and certificates (`deploy/sandbox-keys/`).
+pub const SANDBOX_KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/sandbox-keys/");
+
+/// The path of a file in [`SANDBOX_KEYS`].
+pub fn sandbox_key_path(name: &str) -> String {
+    format!("{SANDBOX_KEYS}{name}")
+}
+
+/// The contents of a file in [`SANDBOX_KEYS`].
+pub fn sandbox_key(name: &str) -> anyhow::Result<String> {
+    let path = sandbox_key_path(name);
+    std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))
+}
+
+/// The merchant the sandbox Alipay knows.
+pub const SANDBOX_ALIPAY_APP_ID: &str = "2021000000000001";
+pub const SANDBOX_ALIPAY_SELLER_ID: &str = "2088000000000001";
+
+/// A sandbox process; killed (by its own handle) when dropped.
+pub struct SandboxProcess {
+    child: Child,
+    /// Where it listens, e.g. `http://127.0.0.1:40123`.
+    pub base: String,
+}
+
+impl SandboxProcess {
+    /// Starts `target/debug/<binary>` with `args` (which should make it listen
+    /// on port 0) and waits for the first line it prints, which must end with
+    /// the URL it listens on (`... listening on http://127.0.0.1:40123`).
+    pub fn spawn(binary: &str, args: &[&str]) -> anyhow::Result<Self> {
+        let mut child = Command::new(target_binary(binary)?)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {binary}"))?;
+        // Owned from here on, so an early return below still kills the process.
+        let stdout = child.stdout.take();
+        let mut process = Self {
+            child,
+            base: String::new(),
+        };
+        let mut line = String::new();
+        BufReader::new(stdout.context("no stdout")?)
+            .read_line(&mut line)
+            .with_context(|| format!("reading the first line of {binary}"))?;
+        process.base = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .filter(|url| url.starts_with("http://"))
+            .with_context(|| format!("unexpected first line from {binary}: {line:?}"))?
+            .to_owned();
+        Ok(process)
+    }
+
+    /// The sandbox Alipay on a free port, knowing the merchant's public key
+    /// and signing with the sandbox Alipay key; notify retries run 1000 times
+    /// faster than Alipay's real schedule.
+    pub fn alipay() -> anyhow::Result<Self> {
+        Self::spawn(
+            "paychat-sandbox-alipay",
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--retry-scale",
+                "1000",
+                "--merchant-public-key",
+                &sandbox_key_path("merchant_app_public.pem"),
+                "--alipay-private-key",
+                &sandbox_key_path("alipay_private.pem"),
+                "--seller-id",
+                SANDBOX_ALIPAY_SELLER_ID,
+            ],
+        )
+    }
+}
+
+impl Drop for SandboxProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_binary_says_how_to_build_it() {
+        let Err(e) = target_binary("paychat-no-such-binary") else {
+            panic!("found a binary that does not exist");
+        };
+        assert!(
+            e.to_string()
+                .contains("cargo build -p paychat-no-such-binary"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_sandbox_keys_are_there() -> anyhow::Result<()> {
+        assert!(sandbox_key("merchant_app_public.pem")?.contains("PUBLIC KEY"));
+        Ok(())
+    }
+}

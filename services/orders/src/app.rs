@@ -1,0 +1,120 @@
+//! Builds the service: connections, state, routes, the bound listener, and the
+//! background workers (outbox relay, timeout consumer, sweeper, payment
+//! consumer, payment reconciliation), run beside HTTP by `paychat_common::service`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use paychat_common::service::{self, Infra, Server, Worker};
+use tokio::sync::Notify;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::Config;
+use crate::payments::Payments;
+use crate::payments::gateway::{GatewayClient, GatewayPayment};
+use crate::payments::mail::Mailer;
+use crate::state::AppState;
+use crate::stock::{Stock, reconcile};
+use crate::timeouts::broker::Broker;
+use crate::timeouts::payment::PaymentPort;
+use crate::{admin, codes, orders, payments, products, timeouts};
+
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "PayChat orders",
+    description = "Products, stock, orders, timeouts, redemption codes and admin."
+))]
+struct ApiDoc;
+
+pub struct Application {
+    server: Server,
+    pub state: AppState,
+}
+
+impl Application {
+    /// The service with its real payment side: the gateway.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let port = GatewayPayment::default();
+        let cell = port.state.clone();
+        let app = Self::build_with(config, Arc::new(port)).await?;
+        let _ = cell.set(app.state.clone());
+        Ok(app)
+    }
+
+    /// The same, with the payment side given (tests pass their own).
+    pub async fn build_with(config: Config, payment: Arc<dyn PaymentPort>) -> anyhow::Result<Self> {
+        let infra = Infra::connect(&config.common).await?;
+        let readiness = infra.readiness();
+        let stock = Stock::new(infra.redis.clone(), infra.keys.clone());
+        let broker = Broker::new(&config);
+        let state = AppState {
+            sessions: infra.sessions,
+            limiter: infra.limiter,
+            ids: infra.ids,
+            db: infra.db,
+            redis: infra.redis,
+            keys: infra.keys,
+            stock,
+            broker: broker.clone(),
+            outbox_wake: Arc::new(Notify::new()),
+            payment,
+            payments: Arc::new(Payments {
+                gateway: Arc::new(GatewayClient::new(&config.payments)?),
+                mailer: Mailer::new(&config.payments)?,
+            }),
+            config: Arc::new(config),
+        };
+
+        // Redis may have lost its data, or another copy may have crashed between
+        // a reservation and its commit: start from what the database says.
+        match reconcile::run(&state.db, &state.stock, Duration::from_millis(200)).await {
+            Ok(report) => tracing::info!(
+                products = report.checked,
+                differences = report.differences.len(),
+                "stock reconciled at start"
+            ),
+            Err(e) => tracing::error!(
+                error = format!("{e:#}"),
+                "stock reconciliation at start failed"
+            ),
+        }
+
+        let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+            .merge(products::router())
+            .merge(orders::router())
+            .merge(codes::router())
+            .merge(admin::router())
+            .merge(payments::router())
+            .split_for_parts();
+        let readiness = readiness.check("broker", move || {
+            let broker = broker.clone();
+            async move { broker.ping().await }
+        });
+        let options = service::http_options(&state.config.common)?;
+        let router = service::router(api, state.clone(), readiness, options);
+        let server = Server::bind(&state.config.orders.orders_bind, router).await?;
+        Ok(Self { server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.server.port()
+    }
+
+    /// Serves HTTP and runs the workers side by side; returns when the server
+    /// stops (shutdown signal) or a worker ends, saying which.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let state = &self.state;
+        let workers = vec![
+            Worker::new("outbox relay", timeouts::outbox::relay(state.clone())),
+            Worker::new("timeout consumer", timeouts::consumer::run(state.clone())),
+            Worker::new("sweeper", timeouts::sweeper(state.clone())),
+            Worker::new("payment consumer", payments::consumer::run(state.clone())),
+            Worker::new(
+                "payment reconciliation",
+                payments::reconcile::run(state.clone()),
+            ),
+        ];
+        self.server.run("orders", workers).await
+    }
+}

@@ -1,0 +1,12 @@
+//! orders as a library, so tests and the benchmark start the real service in-process.
+
+pub mod admin;
+pub mod app;
+pub mod codes;
+pub mod config;
+pub mod orders;
+pub mod payments;
+pub mod products;
+pub mod state;
+pub mod stock;
+pub mod timeouts;

@@ -1,0 +1,247 @@
+//! Order SQL.
+
+use chrono::NaiveDateTime;
+use rust_decimal::Decimal;
+use sqlx::{MySql, MySqlConnection, MySqlExecutor, QueryBuilder};
+
+use super::types::{ItemRow, OrderRow};
+
+const COLUMNS: &str = "id, user_id, total_amount, pay_amount, status, type, remark, pay_time, expire_time, create_time";
+
+/// The order an idempotency key already made, and the user's unpaid order, in
+/// one round trip.
+pub async fn key_and_unpaid(
+    db: impl MySqlExecutor<'_>,
+    user_id: i64,
+    key: &str,
+) -> sqlx::Result<(Option<i64>, Option<i64>)> {
+    sqlx::query_as(
+        "SELECT (SELECT order_id FROM chat_order_idempotency WHERE user_id = ? AND idem_key = ?), \
+                (SELECT id FROM chat_order WHERE unpaid_user_id = ?)",
+    )
+    .bind(user_id)
+    .bind(key)
+    .bind(user_id)
+    .fetch_one(db)
+    .await
+}
+
+/// What placing an order reads first, in one round trip: one row per
+/// orderable (live, enabled) product among the ordered ones — a single row
+/// without a product when there is none — each also carrying the order the
+/// idempotency key already made and the user's unpaid order.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Precheck {
+    pub done: Option<i64>,
+    pub unpaid: Option<i64>,
+    pub product_id: Option<i64>,
+    pub name: Option<String>,
+    pub price: Option<Decimal>,
+    pub is_seckill: Option<bool>,
+}
+
+/// The SQL text depends on the number of products only, so each shape is
+/// prepared once per connection and reused.
+pub async fn precheck(
+    db: impl MySqlExecutor<'_>,
+    user_id: i64,
+    key: &str,
+    product_ids: &[i64],
+) -> sqlx::Result<Vec<Precheck>> {
+    let mut qb = QueryBuilder::<MySql>::new(
+        "SELECT (SELECT order_id FROM chat_order_idempotency WHERE user_id = ",
+    );
+    qb.push_bind(user_id)
+        .push(" AND idem_key = ")
+        .push_bind(key)
+        .push(") AS done, (SELECT id FROM chat_order WHERE unpaid_user_id = ")
+        .push_bind(user_id)
+        .push(
+            ") AS unpaid, p.id AS product_id, p.name, p.price, p.is_seckill \
+             FROM (SELECT 1 AS one) AS d LEFT JOIN chat_product p \
+             ON p.is_deleted = 0 AND p.status = 1 AND p.id IN (",
+        );
+    let mut sep = qb.separated(", ");
+    for id in product_ids {
+        sep.push_bind(*id);
+    }
+    qb.push(")");
+    qb.build_query_as().fetch_all(db).await
+}
+
+pub async fn find(db: impl MySqlExecutor<'_>, id: i64) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM chat_order WHERE id = ? AND is_deleted = 0"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
+pub async fn items(db: impl MySqlExecutor<'_>, order_ids: &[i64]) -> sqlx::Result<Vec<ItemRow>> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut qb = QueryBuilder::new(
+        "SELECT order_id, product_id, exchange_num, product_name, product_price \
+         FROM chat_order_item WHERE is_deleted = 0 AND order_id IN (",
+    );
+    let mut sep = qb.separated(", ");
+    for id in order_ids {
+        sep.push_bind(*id);
+    }
+    qb.push(") ORDER BY id");
+    qb.build_query_as().fetch_all(db).await
+}
+
+/// A page of orders, newest first; `user_id` None lists everyone's (admin).
+pub async fn page(
+    db: impl MySqlExecutor<'_>,
+    user_id: Option<i64>,
+    status: Option<i8>,
+    before: Option<i64>,
+    limit: u32,
+) -> sqlx::Result<Vec<OrderRow>> {
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {COLUMNS} FROM chat_order WHERE is_deleted = 0"
+    ));
+    if let Some(user_id) = user_id {
+        qb.push(" AND user_id = ").push_bind(user_id);
+    }
+    if let Some(status) = status {
+        qb.push(" AND status = ").push_bind(status);
+    }
+    if let Some(before) = before {
+        qb.push(" AND id < ").push_bind(before);
+    }
+    qb.push(" ORDER BY id DESC LIMIT ").push_bind(limit);
+    qb.build_query_as().fetch_all(db).await
+}
+
+pub struct NewOrderRow<'a> {
+    pub id: i64,
+    pub user_id: i64,
+    pub total: Decimal,
+    pub kind: i8,
+    pub remark: Option<&'a str>,
+    pub expire_time: NaiveDateTime,
+    pub create_time: NaiveDateTime,
+}
+
+pub async fn insert_order(conn: &mut MySqlConnection, o: &NewOrderRow<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO chat_order (id, user_id, total_amount, pay_amount, status, type, remark, \
+         expire_time, create_time, update_time) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+    )
+    .bind(o.id)
+    .bind(o.user_id)
+    .bind(o.total)
+    .bind(o.total)
+    .bind(o.kind)
+    .bind(o.remark)
+    .bind(o.expire_time)
+    .bind(o.create_time)
+    .bind(o.create_time)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+pub struct NewItem {
+    pub id: i64,
+    pub product_id: i64,
+    pub quantity: i32,
+    pub name: String,
+    pub price: Decimal,
+}
+
+pub async fn insert_items(
+    conn: &mut MySqlConnection,
+    order_id: i64,
+    items: &[NewItem],
+) -> sqlx::Result<()> {
+    let mut qb = QueryBuilder::<MySql>::new(
+        "INSERT INTO chat_order_item (id, order_id, product_id, exchange_num, product_name, product_price) ",
+    );
+    qb.push_values(items, |mut row, item| {
+        row.push_bind(item.id)
+            .push_bind(order_id)
+            .push_bind(item.product_id)
+            .push_bind(item.quantity)
+            .push_bind(&item.name)
+            .push_bind(item.price);
+    });
+    qb.build().execute(conn).await.map(|_| ())
+}
+
+#[expect(clippy::too_many_arguments, reason = "one column each")]
+pub async fn insert_history(
+    conn: &mut MySqlConnection,
+    id: i64,
+    user_id: i64,
+    order_id: i64,
+    order_status: i8,
+    pay_status: i8,
+    amount: Decimal,
+    remark: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO chat_order_history (id, user_id, order_id, order_status, pay_status, \
+         total_amount, pay_amount, remark) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(order_id)
+    .bind(order_status)
+    .bind(pay_status)
+    .bind(amount)
+    .bind(amount)
+    .bind(remark)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+pub async fn insert_idempotency(
+    conn: &mut MySqlConnection,
+    id: i64,
+    user_id: i64,
+    key: &str,
+    order_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO chat_order_idempotency (id, user_id, idem_key, order_id) VALUES (?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(key)
+    .bind(order_id)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Closes an unpaid order; false when it was not unpaid any more.
+pub async fn mark_closed(conn: &mut MySqlConnection, order_id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE chat_order SET status = 4 WHERE id = ? AND status IN (0, 1)")
+        .bind(order_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Unpaid orders past their window (plus `grace_secs`), oldest first.
+pub async fn overdue(
+    db: impl MySqlExecutor<'_>,
+    grace_secs: u64,
+    limit: u32,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT id FROM chat_order WHERE status IN (0, 1) \
+         AND expire_time < UTC_TIMESTAMP(3) - INTERVAL ? SECOND ORDER BY expire_time LIMIT ?",
+    )
+    .bind(grace_secs)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

@@ -1,0 +1,181 @@
+//! Consumes "payment succeeded" events from the gateway: manual acks, prefetch
+//! bounded, fulfilment idempotent (a redelivered or duplicated event finds the
+//! order completed and is acked). A failure is published again after a pause
+//! with its attempt count in a header; after `payment_max_attempts` the event
+//! is parked in `chat_payment_failure` for the fulfilment retry job
+//! (`fulfil::retry`). An event is acked only once fulfilled, refunded, parked
+//! or published again, so a payment is never dropped; an event we cannot read
+//! is logged and acked, so poison never loops (the gateway's notify log and
+//! reconciliation still know the trade).
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use paychat_common::payment::{PaymentSucceeded, succeeded_queue};
+
+use super::fulfil::{Payment, fulfil, retry};
+use crate::state::AppState;
+use crate::timeouts::broker::attempts;
+
+/// Runs for the life of the process, reconnecting after broker failures.
+pub async fn run(state: AppState) {
+    // The job that retries what this consumer parks lives and dies with it.
+    tokio::spawn(retry::run(state.clone()));
+    loop {
+        if let Err(e) = consume(&state).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "payment consumer stopped; reconnecting"
+            );
+            state.broker.reset().await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn consume(state: &AppState) -> anyhow::Result<()> {
+    let (channel, _) = state.broker.channel().await?;
+    let queue = succeeded_queue(&state.config.common.amqp_prefix);
+    channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .basic_qos(
+            state.config.payments.payment_consumer_prefetch,
+            BasicQosOptions::default(),
+        )
+        .await?;
+    let mut deliveries = channel
+        .basic_consume(
+            queue.as_str().into(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    while let Some(delivery) = deliveries.next().await {
+        let delivery = delivery?;
+        let state = state.clone();
+        tokio::spawn(async move { handle(&state, delivery).await });
+    }
+    anyhow::bail!("the payment consumer stream ended")
+}
+
+/// Reads an event into a payment.
+pub fn parse(data: &[u8]) -> Result<Payment, String> {
+    let event: PaymentSucceeded = serde_json::from_slice(data).map_err(|e| e.to_string())?;
+    let order_id = event
+        .order_id
+        .parse::<i64>()
+        .map_err(|_| "order_id is not a number".to_owned())?;
+    Ok(Payment {
+        order_id,
+        out_trade_no: event.out_trade_no,
+        trade_no: event.trade_no,
+        amount: event.amount,
+        buyer_account: event.buyer_account,
+    })
+}
+
+async fn handle(state: &AppState, delivery: Delivery) {
+    let payment = match parse(&delivery.data) {
+        Ok(p) => p,
+        Err(error) => {
+            tracing::error!(
+                error,
+                payload = %String::from_utf8_lossy(&delivery.data),
+                "unreadable payment event dropped"
+            );
+            ack(&delivery).await;
+            return;
+        }
+    };
+    match fulfil(state, &payment).await {
+        Ok(outcome) => {
+            tracing::info!(order_id = payment.order_id, outcome = ?outcome, "payment event handled");
+            ack(&delivery).await;
+        }
+        Err(e) => failed(state, &delivery, &payment, &format!("{e:#}")).await,
+    }
+}
+
+/// A failed attempt: published again for a later one, or parked after the last.
+async fn failed(state: &AppState, delivery: &Delivery, payment: &Payment, error: &str) {
+    let order_id = payment.order_id;
+    let attempt = attempts(&delivery.properties).saturating_add(1);
+    if attempt >= state.config.orders.payment_max_attempts {
+        match retry::park(
+            &state.db,
+            state.ids.next(),
+            payment,
+            &delivery.data,
+            error,
+            attempt,
+        )
+        .await
+        {
+            Ok(()) => {
+                tracing::error!(
+                    order_id,
+                    attempt,
+                    error,
+                    "payment event failed; parked for the fulfilment retry job"
+                );
+                metrics::counter!("payment_events_parked_total").increment(1);
+                ack(delivery).await;
+            }
+            Err(pe) => {
+                // Not parked, so not acked: the broker keeps it.
+                tracing::error!(order_id, error = %pe, "could not park a failed payment event; requeued");
+                requeue(delivery).await;
+            }
+        }
+        return;
+    }
+    tracing::warn!(order_id, attempt, error, "payment event failed; retried");
+    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+    let queue = succeeded_queue(&state.config.common.amqp_prefix);
+    match state
+        .broker
+        .publish_raw("", &queue, &delivery.data, attempt)
+        .await
+    {
+        // The copy carries the count; the original can go.
+        Ok(()) => ack(delivery).await,
+        Err(pe) => {
+            tracing::warn!(order_id, error = %pe, "could not publish a failed payment event again; requeued");
+            requeue(delivery).await;
+        }
+    }
+}
+
+/// Back to the queue as it is, after a pause so a broken dependency is not
+/// hammered.
+async fn requeue(delivery: &Delivery) {
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _ = delivery
+        .nack(BasicNackOptions {
+            requeue: true,
+            ..Default::default()
+        })
+        .await;
+}
+
+async fn ack(delivery: &Delivery) {
+    if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
+        // The broker redelivers it; fulfilment is idempotent.
+        tracing::warn!(error = %e, "could not ack a payment event");
+    }
+}

@@ -1,0 +1,324 @@
+//! Payment SQL: pay attempts on `chat_order_history`, fulfilment's writes to
+//! orders, products and codes, and the reconciliation job's read.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use rust_decimal::Decimal;
+use sqlx::{MySqlConnection, MySqlExecutor, QueryBuilder};
+
+/// The latest issued QR code of an order, still valid at `now`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct IssuedQr {
+    pub out_trade_no: String,
+    pub pay_qr_code: String,
+    pub qr_expire_time: NaiveDateTime,
+}
+
+pub async fn valid_qr(
+    db: impl MySqlExecutor<'_>,
+    order_id: i64,
+    now: NaiveDateTime,
+) -> sqlx::Result<Option<IssuedQr>> {
+    sqlx::query_as(
+        "SELECT out_trade_no, pay_qr_code, qr_expire_time FROM chat_order_history \
+         WHERE order_id = ? AND pay_attempt IS NOT NULL AND pay_qr_code IS NOT NULL \
+         AND qr_expire_time > ? ORDER BY pay_attempt DESC LIMIT 1",
+    )
+    .bind(order_id)
+    .bind(now)
+    .fetch_optional(db)
+    .await
+}
+
+/// The valid QR codes of several unpaid orders (for the `order` JSON).
+pub async fn valid_qrs(
+    db: impl MySqlExecutor<'_>,
+    order_ids: &[i64],
+    now: NaiveDateTime,
+) -> sqlx::Result<HashMap<i64, String>> {
+    if order_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut qb = QueryBuilder::new(
+        "SELECT h.order_id, h.pay_qr_code FROM chat_order_history h \
+         JOIN chat_order o ON o.id = h.order_id AND o.status IN (0, 1) \
+         WHERE h.pay_attempt IS NOT NULL AND h.pay_qr_code IS NOT NULL AND h.qr_expire_time > ",
+    );
+    qb.push_bind(now).push(" AND h.order_id IN (");
+    let mut sep = qb.separated(", ");
+    for id in order_ids {
+        sep.push_bind(*id);
+    }
+    qb.push(") ORDER BY h.pay_attempt");
+    let rows: Vec<(i64, String)> = qb.build_query_as().fetch_all(db).await?;
+    // Later attempts come last and win.
+    Ok(rows.into_iter().collect())
+}
+
+/// The next attempt number: one past every attempt ever made, issued or retired.
+pub async fn next_attempt(db: impl MySqlExecutor<'_>, order_id: i64) -> sqlx::Result<u32> {
+    let last: Option<i32> =
+        sqlx::query_scalar("SELECT MAX(pay_attempt) FROM chat_order_history WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_one(db)
+            .await?;
+    Ok(u32::try_from(last.unwrap_or(0)).unwrap_or(0) + 1)
+}
+
+pub struct NewAttempt<'a> {
+    pub id: i64,
+    pub user_id: i64,
+    pub order_id: i64,
+    pub order_status: i8,
+    pub amount: Decimal,
+    pub attempt: u32,
+    pub out_trade_no: &'a str,
+}
+
+/// Claims an attempt number; a unique violation means another request took it.
+pub async fn insert_attempt(db: impl MySqlExecutor<'_>, a: &NewAttempt<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO chat_order_history (id, user_id, order_id, order_status, pay_status, \
+         total_amount, pay_amount, remark, pay_attempt, out_trade_no) \
+         VALUES (?, ?, ?, ?, 0, ?, ?, 'precreate requested', ?, ?)",
+    )
+    .bind(a.id)
+    .bind(a.user_id)
+    .bind(a.order_id)
+    .bind(a.order_status)
+    .bind(a.amount)
+    .bind(a.amount)
+    .bind(a.attempt)
+    .bind(a.out_trade_no)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+pub async fn attempt_issued(
+    conn: &mut MySqlConnection,
+    history_id: i64,
+    qr_code: &str,
+    qr_expire_time: NaiveDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE chat_order_history SET pay_qr_code = ?, qr_expire_time = ?, order_status = 1, \
+         remark = 'QR code issued' WHERE id = ?",
+    )
+    .bind(qr_code)
+    .bind(qr_expire_time)
+    .bind(history_id)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// An attempt whose precreate failed or has an unknown outcome: retired
+/// (pay status 2), never reused.
+pub async fn attempt_failed(
+    db: impl MySqlExecutor<'_>,
+    history_id: i64,
+    remark: &str,
+) -> sqlx::Result<()> {
+    let remark: String = remark.chars().take(500).collect();
+    sqlx::query("UPDATE chat_order_history SET pay_status = 2, remark = ? WHERE id = ?")
+        .bind(remark)
+        .bind(history_id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// Awaiting confirmation from now on (a QR code is out).
+pub async fn mark_awaiting_confirmation(
+    conn: &mut MySqlConnection,
+    order_id: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE chat_order SET status = 1 WHERE id = ? AND status IN (0, 1)")
+        .bind(order_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Every out_trade_no an order may have at Alipay: every attempt, including
+/// retired ones (an unknown precreate outcome may still have made a trade).
+pub async fn attempts(db: impl MySqlExecutor<'_>, order_id: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT out_trade_no FROM chat_order_history WHERE order_id = ? \
+         AND out_trade_no IS NOT NULL AND pay_attempt IS NOT NULL ORDER BY pay_attempt",
+    )
+    .bind(order_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Orders awaiting confirmation with a QR code issued more than `age_secs`
+/// ago: the reconciliation job asks Alipay about them.
+pub async fn to_reconcile(
+    db: impl MySqlExecutor<'_>,
+    age_secs: u64,
+    limit: u32,
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT o.id FROM chat_order o JOIN chat_order_history h ON h.order_id = o.id \
+         WHERE o.status = 1 AND h.pay_qr_code IS NOT NULL \
+         AND h.update_time <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND ORDER BY o.id LIMIT ?",
+    )
+    .bind(age_secs)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Paid: from unpaid (or, re-taking its stock, from closed) to completed.
+pub async fn mark_paid(
+    conn: &mut MySqlConnection,
+    order_id: i64,
+    amount: Decimal,
+    from_closed: bool,
+) -> sqlx::Result<bool> {
+    let sql = if from_closed {
+        "UPDATE chat_order SET status = 2, pay_time = UTC_TIMESTAMP(3), pay_amount = ? \
+         WHERE id = ? AND status IN (3, 4)"
+    } else {
+        "UPDATE chat_order SET status = 2, pay_time = UTC_TIMESTAMP(3), pay_amount = ? \
+         WHERE id = ? AND status IN (0, 1)"
+    };
+    let done = sqlx::query(sql)
+        .bind(amount)
+        .bind(order_id)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn sell(conn: &mut MySqlConnection, product_id: i64, units: i32) -> sqlx::Result<()> {
+    sqlx::query("UPDATE chat_product SET stock = stock - ?, sale = sale + ? WHERE id = ?")
+        .bind(units)
+        .bind(units)
+        .bind(product_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Free codes of a product, locked for this transaction; rows other buyers
+/// hold are skipped rather than waited for.
+pub async fn free_codes(
+    conn: &mut MySqlConnection,
+    product_id: i64,
+    n: i32,
+) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT id, code FROM chat_exchange WHERE product_id = ? AND is_occupied = 0 \
+         AND is_used = 0 AND is_deleted = 0 AND status = 1 AND owner_user_id IS NULL \
+         ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+    )
+    .bind(product_id)
+    .bind(n)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn bind_codes(
+    conn: &mut MySqlConnection,
+    code_ids: &[i64],
+    user_id: i64,
+    order_id: i64,
+) -> sqlx::Result<()> {
+    if code_ids.is_empty() {
+        return Ok(());
+    }
+    let mut qb = QueryBuilder::new("UPDATE chat_exchange SET owner_user_id = ");
+    qb.push_bind(user_id)
+        .push(", order_id = ")
+        .push_bind(order_id)
+        .push(", is_occupied = 1, activation_time = UTC_TIMESTAMP(3) WHERE id IN (");
+    let mut sep = qb.separated(", ");
+    for id in code_ids {
+        sep.push_bind(*id);
+    }
+    qb.push(")");
+    qb.build().execute(conn).await.map(|_| ())
+}
+
+pub struct PaidHistory<'a> {
+    pub id: i64,
+    pub user_id: i64,
+    pub order_id: i64,
+    pub order_status: i8,
+    pub pay_status: i8,
+    pub amount: Decimal,
+    pub pay_account: Option<&'a str>,
+    pub out_trade_no: &'a str,
+    pub trade_no: &'a str,
+    pub remark: &'a str,
+}
+
+pub async fn insert_paid_history(
+    db: impl MySqlExecutor<'_>,
+    h: &PaidHistory<'_>,
+) -> sqlx::Result<()> {
+    let account: Option<String> = h.pay_account.map(|a| a.chars().take(30).collect());
+    sqlx::query(
+        "INSERT INTO chat_order_history (id, user_id, order_id, order_status, pay_status, \
+         total_amount, pay_amount, pay_account, remark, out_trade_no, trade_no) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(h.id)
+    .bind(h.user_id)
+    .bind(h.order_id)
+    .bind(h.order_status)
+    .bind(h.pay_status)
+    .bind(h.amount)
+    .bind(h.amount)
+    .bind(account)
+    .bind(h.remark)
+    .bind(h.out_trade_no)
+    .bind(h.trade_no)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Whether this trade is the one that paid the order.
+pub async fn paid_by(
+    db: impl MySqlExecutor<'_>,
+    order_id: i64,
+    out_trade_no: &str,
+) -> sqlx::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM chat_order_history WHERE order_id = ? AND out_trade_no = ? \
+         AND pay_status = 1 LIMIT 1",
+    )
+    .bind(order_id)
+    .bind(out_trade_no)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Whether a refund of this trade was recorded already.
+pub async fn refunded(db: impl MySqlExecutor<'_>, out_trade_no: &str) -> sqlx::Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM chat_order_history WHERE out_trade_no = ? AND pay_status = 4 LIMIT 1",
+    )
+    .bind(out_trade_no)
+    .fetch_optional(db)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// The buyer's email address.
+pub async fn buyer_email(db: impl MySqlExecutor<'_>, user_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT e.username FROM chat_user_binding b \
+         JOIN chat_user_binding_email e ON e.id = b.user_binding_email_id \
+         WHERE b.user_id = ? ORDER BY b.id LIMIT 1",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
+}

@@ -1,0 +1,65 @@
+//! Products as buyers see them: the enabled ones by sales, with the stock that
+//! can be ordered now (the Redis count). Admin changes live in `admin/`.
+
+pub mod queries;
+pub mod types;
+
+use axum::extract::{Path, Query, State};
+use paychat_common::{ApiError, Json};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+use types::{ProductList, ProductView};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_products))
+        .routes(routes!(get_product))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// 1..=100, default 20.
+    pub limit: Option<u32>,
+}
+
+/// Enabled products, best sellers first.
+#[utoipa::path(get, path = "/api/products", params(ListQuery), responses((status = 200, body = ProductList)))]
+async fn list_products(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<ProductList>, ApiError> {
+    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let rows = queries::list_enabled(&state.db, limit).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let available = state.stock.available(&ids).await?;
+    let items = rows
+        .iter()
+        .map(|r| ProductView::new(r, available.get(&r.id).copied().unwrap_or(0)))
+        .collect();
+    Ok(Json(ProductList {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// One enabled product.
+#[utoipa::path(get, path = "/api/products/{id}", responses((status = 200, body = ProductView), (status = 404)))]
+async fn get_product(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ProductView>, ApiError> {
+    let not_found = || ApiError::not_found("product_not_found");
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let row = queries::find(&state.db, id)
+        .await?
+        .filter(types::ProductRow::enabled)
+        .ok_or_else(not_found)?;
+    let available = state.stock.available(&[id]).await?;
+    Ok(Json(ProductView::new(
+        &row,
+        available.get(&id).copied().unwrap_or(0),
+    )))
+}

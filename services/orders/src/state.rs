@@ -1,0 +1,42 @@
+//! What every handler and worker can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use paychat_common::auth::Sessions;
+use paychat_common::ids::IdGenerator;
+use paychat_common::ratelimit::RateLimiter;
+use paychat_common::redis::Keys;
+use redis::aio::ConnectionManager;
+use sqlx::MySqlPool;
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::stock::Stock;
+use crate::timeouts::broker::Broker;
+use crate::timeouts::payment::PaymentPort;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: MySqlPool,
+    pub redis: ConnectionManager,
+    pub keys: Keys,
+    pub sessions: Sessions,
+    pub limiter: RateLimiter,
+    pub ids: Arc<IdGenerator>,
+    pub stock: Stock,
+    pub broker: Broker,
+    /// Wakes the outbox relay right after an order commits.
+    pub outbox_wake: Arc<Notify>,
+    /// The payment side, asked before an unpaid order is closed.
+    pub payment: Arc<dyn PaymentPort>,
+    /// The gateway client and the mailer of payment fulfilment.
+    pub payments: Arc<crate::payments::Payments>,
+}
+
+impl FromRef<AppState> for Sessions {
+    fn from_ref(state: &AppState) -> Self {
+        state.sessions.clone()
+    }
+}

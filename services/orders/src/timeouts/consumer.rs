@@ -1,0 +1,132 @@
+//! Consumes due timeout messages: manual acks, prefetch bounded. A message
+//! that fails is retried with an attempt count in its headers; after
+//! `timeout_max_attempts` it goes to the dead-letter queue and a row in
+//! `chat_order_delay_failure_record`. A message we cannot even read is recorded
+//! and acked at once, so poison never loops.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+
+use super::broker::{TIMEOUT_KEY, attempts};
+use super::message::TimeoutMessage;
+use crate::state::AppState;
+
+/// Runs for the life of the process, reconnecting after broker failures.
+pub async fn run(state: AppState) {
+    loop {
+        if let Err(e) = consume(&state).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "timeout consumer stopped; reconnecting"
+            );
+            state.broker.reset().await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn consume(state: &AppState) -> anyhow::Result<()> {
+    let (channel, _) = state.broker.channel().await?;
+    channel
+        .basic_qos(
+            state.config.orders.consumer_prefetch,
+            BasicQosOptions::default(),
+        )
+        .await?;
+    let mut deliveries = channel
+        .basic_consume(
+            state.broker.names().timeout_queue.as_str().into(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    while let Some(delivery) = deliveries.next().await {
+        let delivery = delivery?;
+        // Prefetch bounds how many of these run at once.
+        let state = state.clone();
+        tokio::spawn(async move { handle(&state, delivery).await });
+    }
+    anyhow::bail!("the consumer stream ended")
+}
+
+async fn handle(state: &AppState, delivery: Delivery) {
+    let previous = attempts(&delivery.properties);
+    let message = match TimeoutMessage::parse(&delivery.data) {
+        Ok(m) => m,
+        Err(error) => {
+            tracing::error!(error, "poison timeout message recorded and dropped");
+            record_failure(state, &delivery.data, &error, previous).await;
+            ack(&delivery).await;
+            return;
+        }
+    };
+    let order_id = message.order_id;
+    match super::on_timeout(state, &message).await {
+        Ok(()) => ack(&delivery).await,
+        Err(e) => {
+            let attempt = previous + 1;
+            let error = format!("{e:#}");
+            tracing::warn!(order_id, attempt, error, "timeout message failed");
+            if attempt >= state.config.orders.timeout_max_attempts {
+                let names = state.broker.names();
+                if let Err(pe) = state
+                    .broker
+                    .publish_raw("", &names.dead_queue, &delivery.data, attempt)
+                    .await
+                {
+                    tracing::error!(order_id, error = %pe, "could not dead-letter a timeout message");
+                }
+                record_failure(state, &delivery.data, &error, attempt).await;
+                metrics::counter!("order_timeouts_dead_lettered_total").increment(1);
+                ack(&delivery).await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+            let direct = state.broker.names().direct_exchange.clone();
+            match state
+                .broker
+                .publish_raw(&direct, TIMEOUT_KEY, &delivery.data, attempt)
+                .await
+            {
+                Ok(()) => ack(&delivery).await,
+                Err(pe) => {
+                    tracing::warn!(order_id, error = %pe, "could not requeue a timeout message; the broker redelivers it");
+                    let _ = delivery
+                        .nack(BasicNackOptions {
+                            requeue: true,
+                            ..Default::default()
+                        })
+                        .await;
+                }
+            }
+        }
+    }
+}
+
+async fn ack(delivery: &Delivery) {
+    if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
+        // The broker redelivers it; handling is idempotent.
+        tracing::warn!(error = %e, "could not ack a timeout message");
+    }
+}
+
+async fn record_failure(state: &AppState, payload: &[u8], error: &str, retries: u32) {
+    let result = sqlx::query(
+        "INSERT INTO chat_order_delay_failure_record (id, error_message, message_payload, retry_count) \
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(state.ids.next())
+    .bind(error)
+    .bind(String::from_utf8_lossy(payload).into_owned())
+    .bind(retries)
+    .execute(&state.db)
+    .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "could not record a failed timeout message");
+    }
+}

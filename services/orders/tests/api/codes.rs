@@ -1,0 +1,223 @@
+use paychat_orders::codes::code::RedemptionCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{error_code, spawn_app, spawn_app_with};
+
+async fn codes_of(app: &crate::helpers::TestApp, product: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT code FROM chat_exchange WHERE product_id = ? ORDER BY id")
+        .bind(product.parse::<i64>().unwrap())
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn times(app: &crate::helpers::TestApp, user_id: i64) -> i32 {
+    sqlx::query_scalar("SELECT can_conversation_times FROM chat_user WHERE id = ?")
+        .bind(user_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn one_code_redeemed_twice_at_once_counts_once() {
+    let app = spawn_app().await;
+    let product = app.product(1, "5.00").await;
+    let code = codes_of(&app, &product).await.remove(0);
+    let display = RedemptionCode::parse(&code)
+        .unwrap()
+        .display()
+        .to_lowercase();
+    let user = app.user().await;
+    let (a, b) = tokio::join!(
+        app.post(
+            &user,
+            "/api/exchange-codes/redeem",
+            json!({"code": display})
+        ),
+        app.post(&user, "/api/exchange-codes/redeem", json!({"code": code}))
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409]);
+    assert_eq!(times(&app, user.id).await, 10);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM chat_user_exchange_record")
+            .await,
+        1
+    );
+
+    // And by two different users at once: still one.
+    let product = app.product(1, "5.00").await;
+    let code = codes_of(&app, &product).await.remove(0);
+    let (u1, u2) = (app.user().await, app.user().await);
+    let (a, b) = tokio::join!(
+        app.post(&u1, "/api/exchange-codes/redeem", json!({"code": code})),
+        app.post(&u2, "/api/exchange-codes/redeem", json!({"code": code}))
+    );
+    let ok = [&a, &b].iter().filter(|r| r.status() == 200).count();
+    assert_eq!(ok, 1);
+    assert_eq!(times(&app, u1.id).await + times(&app, u2.id).await, 10);
+}
+
+#[tokio::test]
+async fn used_disabled_expired_and_bogus_codes_are_refused() {
+    let app = spawn_app().await;
+    let product = app.product(4, "5.00").await;
+    let codes = codes_of(&app, &product).await;
+    let user = app.user().await;
+    let redeem = |code: String| {
+        let app = &app;
+        let user = &user;
+        async move {
+            error_code(
+                app.post(user, "/api/exchange-codes/redeem", json!({"code": code}))
+                    .await,
+            )
+            .await
+        }
+    };
+    let (status, body) = redeem(codes[0].clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"reward_use_times": 10, "can_conversation_times": 10})
+    );
+    let (status, body) = redeem(codes[0].clone()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("code_used"))
+    );
+
+    sqlx::query("UPDATE chat_exchange SET status = 2 WHERE code = ?")
+        .bind(&codes[1])
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (status, body) = redeem(codes[1].clone()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_code"))
+    );
+
+    sqlx::query("UPDATE chat_exchange SET is_deleted = 1 WHERE code = ?")
+        .bind(&codes[2])
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (status, body) = redeem(codes[2].clone()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_code"))
+    );
+
+    // Bought 31 days ago with a 30-day life.
+    sqlx::query(
+        "UPDATE chat_exchange SET owner_user_id = ?, activation_time = UTC_TIMESTAMP(3) - INTERVAL 31 DAY WHERE code = ?",
+    )
+    .bind(user.id)
+    .bind(&codes[3])
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let (status, body) = redeem(codes[3].clone()).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (410, Some("code_expired"))
+    );
+
+    let unknown = RedemptionCode::generate(&mut rand::rng()).display();
+    for bogus in [
+        unknown,
+        "hello".into(),
+        "0000-0000-0000-0000".into(),
+        String::new(),
+    ] {
+        let (status, body) = redeem(bogus.clone()).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_code")),
+            "{bogus}"
+        );
+    }
+    assert_eq!(times(&app, user.id).await, 10);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM chat_user_exchange_record")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn failed_attempts_are_rate_limited() {
+    let app = spawn_app_with(&[("redeem_fail_limit_user", "3".into())]).await;
+    let product = app.product(1, "5.00").await;
+    let good = codes_of(&app, &product).await.remove(0);
+    let user = app.user().await;
+    for _ in 0..3 {
+        let res = app
+            .post(&user, "/api/exchange-codes/redeem", json!({"code": "nope"}))
+            .await;
+        assert_eq!(res.status(), 400);
+    }
+    let res = app
+        .post(&user, "/api/exchange-codes/redeem", json!({"code": good}))
+        .await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    let (_, body) = error_code(res).await;
+    assert_eq!(body["error"]["code"], "rate_limited");
+    assert_eq!(times(&app, user.id).await, 0);
+    // Another user is not held back by this one's failures.
+    let other = app.user().await;
+    let res = app
+        .post(&other, "/api/exchange-codes/redeem", json!({"code": good}))
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn my_codes_list_only_mine() {
+    let app = spawn_app().await;
+    let product = app.product(3, "5.00").await;
+    let codes = codes_of(&app, &product).await;
+    let (me, other) = (app.user().await, app.user().await);
+    for (code, owner) in [
+        (&codes[0], me.id),
+        (&codes[1], me.id),
+        (&codes[2], other.id),
+    ] {
+        sqlx::query(
+            "UPDATE chat_exchange SET owner_user_id = ?, is_occupied = 1, activation_time = UTC_TIMESTAMP(3) WHERE code = ?",
+        )
+        .bind(owner)
+        .bind(code)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    let res = app
+        .post(&me, "/api/exchange-codes/redeem", json!({"code": codes[0]}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let list: Value = app
+        .get(&me, "/api/exchange-codes")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let used: Vec<bool> = items.iter().map(|i| i["used"].as_bool().unwrap()).collect();
+    assert_eq!(used, vec![false, true]);
+    assert_eq!(items[0]["price"], "5.00");
+    assert_eq!(items[0]["reward_use_times"], 10);
+    assert_eq!(items[0]["product_name"], "Pack");
+    assert!(items[0]["expires_at"].is_string());
+    assert_eq!(
+        RedemptionCode::parse(items[0]["code"].as_str().unwrap())
+            .unwrap()
+            .as_str(),
+        codes[1]
+    );
+}

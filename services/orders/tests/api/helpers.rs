@@ -1,0 +1,231 @@
+//! `spawn_app()` starts orders in-process on a free port with its own
+//! database, Redis prefix and AMQP prefix, plus helpers to sign users in
+//! (accounts live in chat-api: we insert `chat_user` and create a session).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use paychat_common::auth::{Role, Sessions};
+use paychat_common::redis::Keys;
+use paychat_common::testing;
+use paychat_orders::app::Application;
+use paychat_orders::config::Config;
+use paychat_orders::state::AppState;
+use paychat_orders::timeouts::payment::{NoPayment, PaymentPort};
+use serde_json::{Value, json};
+
+pub const AMQP_TEST_URL: &str = "amqp://paychat:paychat@127.0.0.1:35672/paychat_test";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: sqlx::MySqlPool,
+    #[expect(dead_code, reason = "kept for tests that read their settings")]
+    pub config: Config,
+    pub state: AppState,
+    pub sessions: Sessions,
+}
+
+pub struct User {
+    pub id: i64,
+    pub token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, String)]) -> TestApp {
+    spawn_app_full(extra, Arc::new(NoPayment)).await
+}
+
+pub async fn spawn_app_full(extra: &[(&str, String)], payment: Arc<dyn PaymentPort>) -> TestApp {
+    let database_url = testing::fresh_database().await.expect("test database");
+    let mut overrides: Vec<(&str, String)> = vec![
+        ("database_url", database_url.clone()),
+        ("redis_prefix", testing::unique("t") + ":"),
+        ("amqp_url", AMQP_TEST_URL.into()),
+        ("amqp_prefix", testing::unique("t")),
+        ("orders_bind", "127.0.0.1:0".into()),
+        ("log_level", "warn".into()),
+        ("outbox_interval_ms", "200".into()),
+        // No gateway listens here: payment stays unavailable unless a test starts one.
+        ("gateway_url", "http://127.0.0.1:9".into()),
+    ];
+    // Later entries win: the test's own settings override the defaults above.
+    overrides.extend(extra.iter().cloned());
+    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).ok();
+    let config = Config::load(&overrides).expect("test configuration");
+    paychat_common::telemetry::init_logging(&config.common);
+    let app = Application::build_with(config.clone(), payment)
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state.clone();
+    tokio::spawn(app.run_until_stopped());
+    let redis = paychat_common::redis::connect(&config.common.redis_url).unwrap();
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db: sqlx::MySqlPool::connect(&database_url).await.expect("db"),
+        sessions: Sessions::new(
+            redis,
+            Keys::new(config.common.redis_prefix.clone()),
+            Duration::from_secs(3600),
+        ),
+        config,
+        state,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn user_with_role(&self, role: Role) -> User {
+        let id = self.state.ids.next();
+        sqlx::query("INSERT INTO chat_user (id, nickname, role) VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(format!("u{}", id % 100_000))
+            .bind(role.as_str())
+            .execute(&self.db)
+            .await
+            .unwrap();
+        let issued = self.sessions.create(id, role).await.unwrap();
+        User {
+            id,
+            token: issued.token,
+        }
+    }
+
+    pub async fn user(&self) -> User {
+        self.user_with_role(Role::User).await
+    }
+
+    pub async fn admin(&self) -> User {
+        self.user_with_role(Role::Admin).await
+    }
+
+    pub async fn create_product(&self, admin: &User, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/admin/products"))
+            .bearer_auth(&admin.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A product with the given stock and price; returns its id.
+    pub async fn product(&self, stock: i64, price: &str) -> String {
+        let admin = self.admin().await;
+        let res = self
+            .create_product(
+                &admin,
+                json!({"name": "Pack", "description": "chat times", "price": price,
+                       "reward_use_times": 10, "stock": stock, "expires_days": 30}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn place_order(&self, user: &User, key: &str, items: Value) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/orders"))
+            .bearer_auth(&user.token)
+            .header("Idempotency-Key", key)
+            .json(&json!({ "items": items }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn order_one(
+        &self,
+        user: &User,
+        product_id: &str,
+        quantity: i64,
+    ) -> reqwest::Response {
+        self.place_order(
+            user,
+            &testing::unique("k"),
+            json!([{"product_id": product_id, "quantity": quantity}]),
+        )
+        .await
+    }
+
+    pub async fn get(&self, user: &User, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, user: &User, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&user.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The Redis count of a product.
+    pub async fn redis_stock(&self, product_id: &str) -> i64 {
+        let id: i64 = product_id.parse().unwrap();
+        let map = self.state.stock.available(&[id]).await.unwrap();
+        map.get(&id).copied().unwrap_or(-1)
+    }
+
+    /// What the database says is available.
+    pub async fn db_available(&self, product_id: &str) -> i64 {
+        let id: i64 = product_id.parse().unwrap();
+        let expected = paychat_orders::stock::reconcile::expected(&self.db)
+            .await
+            .unwrap();
+        expected[&id]
+    }
+
+    pub async fn order_status(&self, order_id: &str) -> i8 {
+        sqlx::query_scalar("SELECT status FROM chat_order WHERE id = ?")
+            .bind(order_id.parse::<i64>().unwrap())
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+}
+
+/// Polls `check` until it is true or `limit` passes.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    check().await
+}
+
+pub async fn error_code(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap();
+    (status, body)
+}

@@ -1,0 +1,13 @@
+//! orders integration tests: the real service over HTTP against the local
+//! stack (MariaDB, Redis, RabbitMQ); each test has its own database, Redis
+//! prefix and AMQP prefix.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod codes;
+mod health;
+mod helpers;
+mod orders;
+mod payment;
+mod payment_failures;
+mod products;
+mod timeouts;

@@ -1,0 +1,517 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use paychat_orders::orders::close::Closed;
+use paychat_orders::timeouts::Settled;
+
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_code, spawn_app};
+
+#[tokio::test]
+async fn two_hundred_buyers_on_twenty_units_get_exactly_twenty_orders() {
+    let app = Arc::new(spawn_app().await);
+    let product = app.product(20, "1.50").await;
+    let mut users = Vec::new();
+    for _ in 0..200 {
+        users.push(app.user().await);
+    }
+    let results = join_all(users.iter().map(|u| {
+        let app = app.clone();
+        let product = product.clone();
+        async move { error_code(app.order_one(u, &product, 1).await).await }
+    }))
+    .await;
+    let accepted = results.iter().filter(|(s, _)| *s == 201).count();
+    let sold_out = results
+        .iter()
+        .filter(|(s, b)| *s == 409 && b["error"]["code"] == "out_of_stock")
+        .count();
+    assert_eq!(accepted, 20);
+    assert_eq!(sold_out, 180);
+    assert!(
+        results
+            .iter()
+            .filter(|(s, _)| *s == 409)
+            .all(|(_, b)| b["error"]["product_id"] == product.as_str())
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM chat_order").await, 20);
+    assert_eq!(app.redis_stock(&product).await, 0);
+    assert_eq!(app.db_available(&product).await, 0);
+}
+
+#[tokio::test]
+async fn an_order_is_priced_from_the_database_and_shaped_as_the_contract_says() {
+    let app = spawn_app().await;
+    let a = app.product(10, "9.90").await;
+    let b = app.product(10, "0.05").await;
+    let user = app.user().await;
+    let res = app
+        .client
+        .post(app.url("/api/orders"))
+        .bearer_auth(&user.token)
+        .header("Idempotency-Key", "first")
+        .json(&json!({"items": [{"product_id": a, "quantity": 2}, {"product_id": b.parse::<i64>().unwrap(), "quantity": 3}],
+                      "remark": "thanks", "total_amount": "0.01"}))
+        .send()
+        .await
+        .unwrap();
+    // Unknown fields (a client-sent total) are refused, never trusted.
+    assert_eq!(res.status(), 400);
+    let res = app
+        .place_order(
+            &user,
+            "first",
+            json!([{"product_id": a, "quantity": 2}, {"product_id": b, "quantity": 3}]),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let order: Value = res.json().await.unwrap();
+    assert_eq!(order["status"], "awaiting_payment");
+    assert_eq!(order["type"], "normal");
+    assert_eq!(order["total_amount"], "19.95");
+    assert_eq!(order["pay_amount"], "19.95");
+    assert_eq!(order["qr_code"], Value::Null);
+    assert_eq!(order["pay_time"], Value::Null);
+    assert_eq!(
+        order["items"][0],
+        json!({"product_id": a, "product_name": "Pack", "product_price": "9.90", "quantity": 2})
+    );
+    let created =
+        chrono::DateTime::parse_from_rfc3339(order["created_at"].as_str().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(order["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!((expires - created).num_seconds(), 1800);
+    let id = order["id"].as_str().unwrap();
+    let fetched: Value = app
+        .get(&user, &format!("/api/orders/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fetched, order);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM chat_order_history").await,
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM chat_order_outbox").await, 1);
+    assert_eq!(app.redis_stock(&a).await, 8);
+    assert_eq!(app.redis_stock(&b).await, 7);
+}
+
+#[tokio::test]
+async fn one_idempotency_key_makes_one_order_even_at_once() {
+    let app = Arc::new(spawn_app().await);
+    let product = app.product(50, "1.00").await;
+    let user = app.user().await;
+    let items = json!([{"product_id": product, "quantity": 1}]);
+    let first = app.place_order(&user, "same-key", items.clone()).await;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await.unwrap();
+    let again = app.place_order(&user, "same-key", items.clone()).await;
+    assert_eq!(again.status(), 200);
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again["id"], first["id"]);
+
+    // Ten at once with a fresh key, from a user with no order yet.
+    let other = app.user().await;
+    let results = join_all((0..10).map(|_| app.place_order(&other, "burst", items.clone()))).await;
+    let mut ids = std::collections::HashSet::new();
+    let mut created = 0;
+    for res in results {
+        let status = res.status().as_u16();
+        assert!(status == 201 || status == 200, "{status}");
+        created += usize::from(status == 201);
+        let body: Value = res.json().await.unwrap();
+        ids.insert(body["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!((created, ids.len()), (1, 1));
+    assert_eq!(app.count("SELECT COUNT(*) FROM chat_order").await, 2);
+    assert_eq!(app.redis_stock(&product).await, 48);
+}
+
+#[tokio::test]
+async fn a_second_unpaid_order_is_refused_with_the_first_ones_id() {
+    let app = spawn_app().await;
+    let product = app.product(10, "1.00").await;
+    let user = app.user().await;
+    let first: Value = app
+        .order_one(&user, &product, 1)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (status, body) = error_code(app.order_one(&user, &product, 1).await).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"]["code"], "unpaid_order_exists");
+    assert_eq!(body["error"]["order_id"], first["id"]);
+    assert_eq!(app.redis_stock(&product).await, 9);
+}
+
+#[tokio::test]
+async fn closing_returns_the_stock_exactly_once() {
+    let app = spawn_app().await;
+    let product = app.product(10, "1.00").await;
+    let user = app.user().await;
+    let order: Value = app
+        .order_one(&user, &product, 4)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = order["id"].as_str().unwrap();
+    assert_eq!(app.redis_stock(&product).await, 6);
+    let res = app
+        .post(&user, &format!("/api/orders/{id}/close"), json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    let closed: Value = res.json().await.unwrap();
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(app.redis_stock(&product).await, 10);
+    let (status, body) = error_code(
+        app.post(&user, &format!("/api/orders/{id}/close"), json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("order_not_closable"))
+    );
+    // A replayed give-back (a duplicate message, a retry) changes nothing.
+    let given = app
+        .state
+        .stock
+        .give_back(id.parse().unwrap(), &[(product.parse().unwrap(), 4)])
+        .await
+        .unwrap();
+    assert!(!given);
+    assert_eq!(app.redis_stock(&product).await, 10);
+    assert_eq!(app.db_available(&product).await, 10);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = {id} AND order_status = 4"
+        ))
+        .await,
+        1
+    );
+    // Closed, the user may order again.
+    assert_eq!(app.order_one(&user, &product, 1).await.status(), 201);
+}
+
+#[tokio::test]
+async fn a_buyers_close_racing_the_timeout_gives_stock_back_once() {
+    let app = Arc::new(spawn_app().await);
+    let product = app.product(100, "1.00").await;
+    let mut orders = Vec::new();
+    for _ in 0..100 {
+        let user = app.user().await;
+        let order: Value = app
+            .order_one(&user, &product, 1)
+            .await
+            .json()
+            .await
+            .unwrap();
+        orders.push((user, order["id"].as_str().unwrap().to_owned()));
+    }
+    assert_eq!(app.redis_stock(&product).await, 0);
+    // One race at a time, a hundred times: the buyer's close and the timeout
+    // start together.
+    let mut outcomes = Vec::new();
+    for (user, id) in &orders {
+        let outcome = {
+            let app = app.clone();
+            let path = format!("/api/orders/{id}/close");
+            let close = app.post(user, &path, json!({}));
+            // A small random head start either way, so both sides win some races.
+            let delay = Duration::from_micros(rand::random::<u64>() % 3000);
+            let timeout = async {
+                tokio::time::sleep(delay).await;
+                paychat_orders::timeouts::settle_with_payment(
+                    &app.state,
+                    id.parse().unwrap(),
+                    "payment window expired",
+                )
+                .await
+            };
+            let (res, settled) = tokio::join!(close, timeout);
+            (res.status().as_u16(), settled.unwrap())
+        };
+        outcomes.push(outcome);
+    }
+    let now = Settled::Closed(Closed::Now);
+    let by_timeout = outcomes.iter().filter(|(_, s)| *s == now).count();
+    let refused = outcomes.iter().filter(|(status, _)| *status == 409).count();
+    // The buyer hears 200 (closed, by either side) or 409 when the timeout had
+    // already closed it before the request looked; never anything else.
+    assert!(
+        outcomes
+            .iter()
+            .all(|(status, s)| *status == 200 || (*status == 409 && *s == now)),
+        "{outcomes:?}"
+    );
+    eprintln!(
+        "close vs timeout: {by_timeout} closed by the timeout, {} by the buyer, {refused} buyer requests came too late",
+        100 - by_timeout
+    );
+    assert_eq!(app.redis_stock(&product).await, 100);
+    assert_eq!(app.db_available(&product).await, 100);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM chat_order_history WHERE order_status = 4")
+            .await,
+        100
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM chat_order WHERE status = 4")
+            .await,
+        100
+    );
+}
+
+async fn assert_nothing_changed(app: &TestApp, product: &str) {
+    assert_eq!(app.count("SELECT COUNT(*) FROM chat_order").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM chat_order_idempotency")
+            .await,
+        0
+    );
+    assert_eq!(app.redis_stock(product).await, 10);
+}
+
+#[tokio::test]
+async fn bad_order_requests_are_refused_and_change_nothing() {
+    let app = spawn_app().await;
+    let product = app.product(10, "1.00").await;
+    let user = app.user().await;
+    for quantity in [
+        json!(0),
+        json!(-1),
+        json!("2"),
+        json!(1e30),
+        json!(101),
+        json!(1.5),
+    ] {
+        let (status, body) = error_code(
+            app.place_order(
+                &user,
+                "k",
+                json!([{"product_id": product, "quantity": quantity}]),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_request")),
+            "{quantity}"
+        );
+    }
+    let raw = format!(
+        r#"{{"items": [{{"product_id": "{product}", "quantity": 99999999999999999999999}}]}}"#
+    );
+    let res = app
+        .client
+        .post(app.url("/api/orders"))
+        .bearer_auth(&user.token)
+        .header("Idempotency-Key", "k")
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = error_code(res).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, body) = error_code(
+        app.place_order(&user, "k", json!([{"product_id": "999", "quantity": 1}]))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("product_not_found"))
+    );
+    let (status, body) = error_code(app.place_order(&user, "k", json!([])).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let dup =
+        json!([{"product_id": product, "quantity": 1}, {"product_id": product, "quantity": 1}]);
+    let (status, _) = error_code(app.place_order(&user, "k", dup).await).await;
+    assert_eq!(status, 400);
+    let many: Vec<Value> = (1..=21)
+        .map(|i| json!({"product_id": i.to_string(), "quantity": 1}))
+        .collect();
+    let (status, body) = error_code(app.place_order(&user, "k", json!(many)).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    // 10,000 items are more than the 64 KiB a body may hold: refused before parsing.
+    let huge: Vec<Value> = (1..=10_000)
+        .map(|i| json!({"product_id": i, "quantity": 1}))
+        .collect();
+    let (status, body) = error_code(app.place_order(&user, "k", json!(huge)).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    let long_remark =
+        json!({"items": [{"product_id": product, "quantity": 1}], "remark": "x".repeat(501)});
+    let res = app
+        .client
+        .post(app.url("/api/orders"))
+        .bearer_auth(&user.token)
+        .header("Idempotency-Key", "k")
+        .json(&long_remark)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = error_code(res).await;
+    assert_eq!(
+        (status, body["error"]["fields"]["remark"].is_string()),
+        (400, true)
+    );
+    for key in [None, Some("x".repeat(65))] {
+        let mut req = app
+            .client
+            .post(app.url("/api/orders"))
+            .bearer_auth(&user.token)
+            .json(&json!({"items": [{"product_id": product, "quantity": 1}]}));
+        if let Some(key) = key {
+            req = req.header("Idempotency-Key", key);
+        }
+        let (status, body) = error_code(req.send().await.unwrap()).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_request"))
+        );
+    }
+    let res = app
+        .client
+        .post(app.url("/api/orders"))
+        .header("Idempotency-Key", "k")
+        .json(&json!({"items": [{"product_id": product, "quantity": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_nothing_changed(&app, &product).await;
+}
+
+#[tokio::test]
+async fn another_users_order_is_not_found_and_lists_are_mine() {
+    let app = spawn_app().await;
+    let product = app.product(10, "1.00").await;
+    let (me, other) = (app.user().await, app.user().await);
+    let mine: Value = app.order_one(&me, &product, 1).await.json().await.unwrap();
+    let id = mine["id"].as_str().unwrap();
+    for res in [
+        app.get(&other, &format!("/api/orders/{id}")).await,
+        app.post(&other, &format!("/api/orders/{id}/close"), json!({}))
+            .await,
+        app.post(&other, &format!("/api/orders/{id}/pay"), json!({}))
+            .await,
+    ] {
+        let (status, body) = error_code(res).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (404, Some("not_found"))
+        );
+    }
+    let (status, body) = error_code(
+        app.post(&me, &format!("/api/orders/{id}/pay"), json!({}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("payment_unavailable"))
+    );
+    assert_eq!(app.order_status(id).await, 0);
+
+    // Three orders of mine, paginated newest first, filtered by status.
+    app.post(&me, &format!("/api/orders/{id}/close"), json!({}))
+        .await;
+    let second: Value = app.order_one(&me, &product, 1).await.json().await.unwrap();
+    app.post(
+        &me,
+        &format!("/api/orders/{}/close", second["id"].as_str().unwrap()),
+        json!({}),
+    )
+    .await;
+    let third: Value = app.order_one(&me, &product, 1).await.json().await.unwrap();
+    let page: Value = app
+        .get(&me, "/api/orders?limit=2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"][0]["id"], third["id"]);
+    assert_eq!(page["items"][1]["id"], second["id"]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest: Value = app
+        .get(&me, &format!("/api/orders?limit=2&cursor={cursor}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rest["items"][0]["id"], mine["id"]);
+    assert_eq!(rest["next_cursor"], Value::Null);
+    let closed: Value = app
+        .get(&me, "/api/orders?status=closed")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(closed["items"].as_array().unwrap().len(), 2);
+    let theirs: Value = app.get(&other, "/api/orders").await.json().await.unwrap();
+    assert_eq!(theirs["items"], json!([]));
+
+    let admin = app.admin().await;
+    let all: Value = app
+        .get(
+            &admin,
+            &format!(
+                "/api/admin/orders?status=awaiting_payment&user_id={}",
+                me.id
+            ),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["items"].as_array().unwrap().len(), 1);
+    assert_eq!(all["items"][0]["id"], third["id"]);
+    assert_eq!(all["items"][0]["user_id"], me.id.to_string());
+}
+
+#[tokio::test]
+async fn seckill_products_get_the_short_window() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let res = app
+        .create_product(
+            &admin,
+            json!({"name": "Flash", "price": "0.99", "reward_use_times": 5,
+                                       "stock": 3, "expires_days": 0, "seckill": true}),
+        )
+        .await;
+    let product: Value = res.json().await.unwrap();
+    let user = app.user().await;
+    let order: Value = app
+        .order_one(&user, product["id"].as_str().unwrap(), 1)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["type"], "seckill");
+    let created =
+        chrono::DateTime::parse_from_rfc3339(order["created_at"].as_str().unwrap()).unwrap();
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(order["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!((expires - created).num_seconds(), 300);
+}

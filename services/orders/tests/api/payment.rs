@@ -1,0 +1,966 @@
+//! Payment end to end through real processes: the sandbox Alipay (its own
+//! process, `target/debug/paychat-sandbox-alipay`), the payment gateway and
+//! orders (in-process, real HTTP), one shared fresh database, Redis and the
+//! `paychat_test` RabbitMQ vhost under unique prefixes, and the shared mail sink.
+
+use std::time::Duration;
+
+use paychat_common::auth::Sessions;
+use paychat_common::envelope::{self, EnvelopePrivateKey, EnvelopePublicKey};
+use paychat_common::payment::{PayRequest, TradeRequest};
+use paychat_common::redis::Keys;
+use paychat_common::testing;
+use paychat_orders::app::Application;
+use paychat_orders::config::Config;
+use paychat_payment_gateway::alipay::AppPrivateKey;
+use paychat_payment_gateway::alipay::sign::notify_sign_content;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use crate::helpers::{AMQP_TEST_URL, TestApp, User, error_code, eventually};
+
+const APP_ID: &str = testing::SANDBOX_ALIPAY_APP_ID;
+const SELLER_ID: &str = testing::SANDBOX_ALIPAY_SELLER_ID;
+const MAIL_API: &str = "http://127.0.0.1:8025/api/messages";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn key(name: &str) -> String {
+    testing::sandbox_key(name).unwrap()
+}
+
+/// The sandbox Alipay process; killed (by its own handle) when the test ends.
+type Sandbox = testing::SandboxProcess;
+
+/// Everything the payment tests drive.
+struct PayApp {
+    app: TestApp,
+    sandbox: Sandbox,
+    gateway: String,
+    gateway_port: u16,
+    database_url: String,
+    redis_prefix: String,
+    amqp_prefix: String,
+    http: reqwest::Client,
+}
+
+async fn start_gateway(
+    database_url: &str,
+    redis_prefix: &str,
+    amqp_prefix: &str,
+    port: u16,
+    sandbox: &Sandbox,
+) {
+    let overrides: Vec<(&str, String)> = vec![
+        ("database_url", database_url.to_owned()),
+        ("redis_prefix", redis_prefix.to_owned()),
+        ("amqp_url", AMQP_TEST_URL.into()),
+        ("amqp_prefix", amqp_prefix.to_owned()),
+        ("gateway_bind", format!("127.0.0.1:{port}")),
+        ("alipay_gateway_url", format!("{}/gateway.do", sandbox.base)),
+        (
+            "alipay_notify_url",
+            format!("http://127.0.0.1:{port}/api/alipay/notify"),
+        ),
+        ("alipay_app_id", APP_ID.into()),
+        ("alipay_seller_id", SELLER_ID.into()),
+        ("log_level", "warn".into()),
+    ];
+    let config = paychat_payment_gateway::config::Config::load(&overrides).unwrap();
+    let gateway = paychat_payment_gateway::app::Application::build(config)
+        .await
+        .expect("gateway builds");
+    tokio::spawn(gateway.run_until_stopped());
+}
+
+async fn pay_app_with(extra: &[(&str, String)], gateway_up: bool) -> PayApp {
+    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).ok();
+    let sandbox = Sandbox::alipay().unwrap();
+    let database_url = testing::fresh_database().await.expect("test database");
+    let redis_prefix = testing::unique("t") + ":";
+    let amqp_prefix = testing::unique("t");
+    let gateway_port = testing::free_port().unwrap();
+    if gateway_up {
+        start_gateway(
+            &database_url,
+            &redis_prefix,
+            &amqp_prefix,
+            gateway_port,
+            &sandbox,
+        )
+        .await;
+    }
+    let mut overrides: Vec<(&str, String)> = vec![
+        ("database_url", database_url.clone()),
+        ("redis_prefix", redis_prefix.clone()),
+        ("amqp_url", AMQP_TEST_URL.into()),
+        ("amqp_prefix", amqp_prefix.clone()),
+        ("orders_bind", "127.0.0.1:0".into()),
+        ("log_level", "warn".into()),
+        ("outbox_interval_ms", "200".into()),
+        ("gateway_url", format!("http://127.0.0.1:{gateway_port}")),
+    ];
+    overrides.extend(extra.iter().cloned());
+    let config = Config::load(&overrides).expect("test configuration");
+    paychat_common::telemetry::init_logging(&config.common);
+    let app = Application::build(config.clone())
+        .await
+        .expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state.clone();
+    tokio::spawn(app.run_until_stopped());
+    let redis = paychat_common::redis::connect(&config.common.redis_url).unwrap();
+    let app = TestApp {
+        address,
+        client: reqwest::Client::new(),
+        db: sqlx::MySqlPool::connect(&database_url).await.expect("db"),
+        sessions: Sessions::new(
+            redis,
+            Keys::new(config.common.redis_prefix.clone()),
+            Duration::from_secs(3600),
+        ),
+        config,
+        state,
+    };
+    PayApp {
+        app,
+        sandbox,
+        gateway: format!("http://127.0.0.1:{gateway_port}"),
+        gateway_port,
+        database_url,
+        redis_prefix,
+        amqp_prefix,
+        http: reqwest::Client::new(),
+    }
+}
+
+async fn pay_app() -> PayApp {
+    pay_app_with(&[], true).await
+}
+
+impl PayApp {
+    /// A buyer with a verified email address (where the codes go).
+    async fn buyer(&self) -> (User, String) {
+        let user = self.app.user().await;
+        let email = format!("{}@example.com", testing::unique("buyer"));
+        let email_id = self.app.state.ids.next();
+        sqlx::query(
+            "INSERT INTO chat_user_binding_email (id, username, password, verified) VALUES (?, ?, 'x', 1)",
+        )
+        .bind(email_id)
+        .bind(&email)
+        .execute(&self.app.db)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO chat_user_binding (id, binding_type, user_binding_email_id, user_id) \
+             VALUES (?, 'email', ?, ?)",
+        )
+        .bind(self.app.state.ids.next())
+        .bind(email_id)
+        .bind(user.id)
+        .execute(&self.app.db)
+        .await
+        .unwrap();
+        (user, email)
+    }
+
+    /// Places an order and returns its id.
+    async fn order(&self, user: &User, product: &str, quantity: i64) -> String {
+        let res = self.app.order_one(user, product, quantity).await;
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn pay(&self, user: &User, order_id: &str) -> reqwest::Response {
+        self.app
+            .post(user, &format!("/api/orders/{order_id}/pay"), json!({}))
+            .await
+    }
+
+    /// Pays through the API and returns the answer (asserting 200).
+    async fn pay_ok(&self, user: &User, order_id: &str) -> Value {
+        let res = self.pay(user, order_id).await;
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    /// The buyer scans and pays at the sandbox (`drop`: no notify is sent).
+    async fn sandbox_pays(&self, out_trade_no: &str, drop: bool) -> Value {
+        let query = if drop { "?notify=drop" } else { "" };
+        let res = self
+            .http
+            .post(format!(
+                "{}/sim/pay/{out_trade_no}{query}",
+                self.sandbox.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    async fn sandbox_trade(&self, out_trade_no: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(format!("{}/sim/trades/{out_trade_no}", self.sandbox.base))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn wait_for_status(&self, order_id: &str, status: i8) -> bool {
+        eventually(WAIT, || async {
+            self.app.order_status(order_id).await == status
+        })
+        .await
+    }
+
+    async fn notify(&self, body: String) -> String {
+        self.http
+            .post(format!("{}/api/alipay/notify", self.gateway))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn scalar_i64(&self, sql: &str, id: &str) -> i64 {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.to_owned()))
+            .bind(id.parse::<i64>().unwrap())
+            .fetch_one(&self.app.db)
+            .await
+            .unwrap()
+    }
+
+    async fn owned_codes(&self, user: &User, order_id: &str) -> Vec<String> {
+        sqlx::query_scalar(
+            "SELECT code FROM chat_exchange WHERE owner_user_id = ? AND order_id = ? \
+             AND is_occupied = 1 AND activation_time IS NOT NULL ORDER BY id",
+        )
+        .bind(user.id)
+        .bind(order_id.parse::<i64>().unwrap())
+        .fetch_all(&self.app.db)
+        .await
+        .unwrap()
+    }
+
+    async fn product_stock_sale(&self, product: &str) -> (i32, i32) {
+        sqlx::query_as("SELECT stock, sale FROM chat_product WHERE id = ?")
+            .bind(product.parse::<i64>().unwrap())
+            .fetch_one(&self.app.db)
+            .await
+            .unwrap()
+    }
+
+    async fn paid_history_rows(&self, order_id: &str) -> i64 {
+        self.scalar_i64(
+            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = ? AND pay_status = 1",
+            order_id,
+        )
+        .await
+    }
+
+    /// The raw body of the notify the gateway handed over for this trade.
+    async fn captured_notify(&self, out_trade_no: &str) -> String {
+        sqlx::query_scalar(
+            "SELECT raw_body FROM pay_alipay_notify WHERE out_trade_no = ? AND handed_over = 1 \
+             ORDER BY id LIMIT 1",
+        )
+        .bind(out_trade_no)
+        .fetch_one(&self.app.db)
+        .await
+        .unwrap()
+    }
+
+    async fn mails_to(&self, to: &str) -> Vec<Value> {
+        let res = self
+            .http
+            .get(format!(
+                "{MAIL_API}?{}",
+                serde_urlencoded::to_string([("to", to)]).unwrap()
+            ))
+            .send()
+            .await
+            .unwrap();
+        res.json::<Vec<Value>>().await.unwrap_or_default()
+    }
+}
+
+/// A stored code as the buyer sees it: groups of four joined by dashes.
+fn grouped(code: &str) -> String {
+    let chars: Vec<char> = code.chars().collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// A notify signed with the sandbox's "Alipay" key, as Alipay would send it.
+fn signed_notify(fields: &[(&str, &str)], tamper: Option<(&str, &str)>) -> String {
+    let alipay_key = AppPrivateKey::from_text(&key("alipay_private.pem")).unwrap();
+    let mut params: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    params.push(("sign_type".into(), "RSA2".into()));
+    let content =
+        notify_sign_content(params.iter().map(|(k, v)| (k.as_str(), v.as_str()))).unwrap();
+    params.push(("sign".into(), alipay_key.sign(content.as_bytes()).unwrap()));
+    if let Some((k, v)) = tamper {
+        for p in &mut params {
+            if p.0 == k {
+                p.1 = v.to_owned();
+            }
+        }
+    }
+    serde_urlencoded::to_string(&params).unwrap()
+}
+
+#[tokio::test]
+async fn payment_paid_through_the_sandbox_completes_the_order_once() {
+    let t = pay_app().await;
+    let product = t.app.product(5, "9.90").await;
+    let (buyer, email) = t.buyer().await;
+    let order_id = t.order(&buyer, &product, 2).await;
+
+    let paid = t.pay_ok(&buyer, &order_id).await;
+    let out_trade_no = paid["out_trade_no"].as_str().unwrap().to_owned();
+    assert_eq!(out_trade_no, format!("{order_id}_1"));
+    assert_eq!(paid["order_id"], json!(order_id));
+    let qr = paid["qr_code"].as_str().unwrap().to_owned();
+    assert!(qr.starts_with(&t.sandbox.base), "{qr}");
+    assert_eq!(t.app.order_status(&order_id).await, 1);
+    // The precreate carried the order's amount, computed by the server.
+    let (status, trade) = t.sandbox_trade(&out_trade_no).await;
+    assert_eq!(status, 200);
+    assert_eq!(trade["total_amount"], json!("19.80"));
+
+    // Asked again while valid: the same QR code, no new attempt.
+    let again = t.pay_ok(&buyer, &order_id).await;
+    assert_eq!(again["qr_code"], json!(qr));
+    assert_eq!(again["out_trade_no"], json!(out_trade_no));
+    assert_eq!(
+        t.scalar_i64(
+            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = ? AND pay_attempt IS NOT NULL",
+            &order_id
+        )
+        .await,
+        1
+    );
+    let order: Value = t
+        .app
+        .get(&buyer, &format!("/api/orders/{order_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["qr_code"], json!(qr));
+    assert_eq!(order["status"], json!("awaiting_confirmation"));
+
+    t.sandbox_pays(&out_trade_no, false).await;
+    assert!(t.wait_for_status(&order_id, 2).await, "order not completed");
+
+    let order: Value = t
+        .app
+        .get(&buyer, &format!("/api/orders/{order_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["status"], json!("completed"));
+    assert!(order["pay_time"].is_string());
+    assert_eq!(order["qr_code"], Value::Null);
+    assert_eq!(t.product_stock_sale(&product).await, (3, 2));
+    let codes = t.owned_codes(&buyer, &order_id).await;
+    assert_eq!(codes.len(), 2);
+    assert_eq!(t.paid_history_rows(&order_id).await, 1);
+    let account: Option<String> = sqlx::query_scalar(
+        "SELECT pay_account FROM chat_order_history WHERE order_id = ? AND pay_status = 1",
+    )
+    .bind(order_id.parse::<i64>().unwrap())
+    .fetch_one(&t.app.db)
+    .await
+    .unwrap();
+    assert!(account.is_some_and(|a| !a.is_empty()));
+    // The buyer sees the codes among theirs.
+    let mine: Value = t
+        .app
+        .get(&buyer, "/api/exchange-codes")
+        .await
+        .json()
+        .await
+        .unwrap();
+    for code in &codes {
+        assert!(
+            mine.to_string().contains(&grouped(code)),
+            "{code} not listed"
+        );
+    }
+
+    // Emailed: the codes in the mail, redacted in the send log.
+    assert!(
+        eventually(WAIT, || async { !t.mails_to(&email).await.is_empty() }).await,
+        "no email to the buyer"
+    );
+    let mail = t.mails_to(&email).await.remove(0);
+    for code in &codes {
+        assert!(mail["text"].as_str().unwrap().contains(&grouped(code)));
+    }
+    // The send is logged right after the mail server accepted it.
+    assert!(
+        eventually(WAIT, || async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sys_email_send_log WHERE to_email_address = ?",
+            )
+            .bind(&email)
+            .fetch_one(&t.app.db)
+            .await
+            .unwrap();
+            n == 1
+        })
+        .await
+    );
+    let logged: (i32, i8, String) = sqlx::query_as(
+        "SELECT biz_type, status, content FROM sys_email_send_log WHERE to_email_address = ?",
+    )
+    .bind(&email)
+    .fetch_one(&t.app.db)
+    .await
+    .unwrap();
+    assert_eq!((logged.0, logged.1), (12, 1));
+    for code in &codes {
+        assert!(
+            !logged.2.contains(&grouped(code)) && !logged.2.contains(code.as_str()),
+            "a code rests in the send log"
+        );
+    }
+
+    // The gateway stored the notify, verified and handed over.
+    let raw = t.captured_notify(&out_trade_no).await;
+
+    // The same notify five times in a row, then five times at once.
+    for _ in 0..5 {
+        assert_eq!(t.notify(raw.clone()).await, "success");
+    }
+    let answers = futures::future::join_all((0..5).map(|_| t.notify(raw.clone()))).await;
+    assert!(answers.iter().all(|a| a == "success"), "{answers:?}");
+    // Whatever reached orders, it was fulfilled once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(t.product_stock_sale(&product).await, (3, 2));
+    assert_eq!(t.owned_codes(&buyer, &order_id).await, codes);
+    assert_eq!(t.paid_history_rows(&order_id).await, 1);
+    assert_eq!(t.mails_to(&email).await.len(), 1);
+    assert_eq!(t.app.redis_stock(&product).await, 3);
+    assert_eq!(t.app.db_available(&product).await, 3);
+
+    // A paid order cannot be paid again.
+    let (status, body) = error_code(t.pay(&buyer, &order_id).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("order_not_payable"))
+    );
+}
+
+#[tokio::test]
+async fn payment_notifies_that_do_not_verify_or_match_change_nothing() {
+    let t = pay_app().await;
+    let product = t.app.product(5, "9.90").await;
+    let (buyer, _) = t.buyer().await;
+    let order_id = t.order(&buyer, &product, 1).await;
+    let paid = t.pay_ok(&buyer, &order_id).await;
+    let out_trade_no = paid["out_trade_no"].as_str().unwrap().to_owned();
+
+    let fields = |app_id: &'static str, out_trade_no: String, amount: &'static str| {
+        move || {
+            vec![
+                ("notify_id", testing::unique("n")),
+                ("notify_type", "trade_status_sync".to_owned()),
+                ("notify_time", "2026-01-01 10:00:00".to_owned()),
+                ("app_id", app_id.to_owned()),
+                ("charset", "utf-8".to_owned()),
+                ("version", "1.0".to_owned()),
+                ("trade_no", testing::unique("2026")),
+                ("out_trade_no", out_trade_no.clone()),
+                ("buyer_id", "2088000000000099".to_owned()),
+                ("buyer_logon_id", "bu***@example.com".to_owned()),
+                ("seller_id", SELLER_ID.to_owned()),
+                ("trade_status", "TRADE_SUCCESS".to_owned()),
+                ("total_amount", amount.to_owned()),
+                ("gmt_payment", "2026-01-01 10:00:00".to_owned()),
+            ]
+        }
+    };
+    let body = |f: Vec<(&str, String)>, tamper: Option<(&str, &str)>| {
+        let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        signed_notify(&pairs, tamper)
+    };
+    // A control: the same construction, untampered, would verify.
+    let good = fields(APP_ID, out_trade_no.clone(), "9.90")();
+    let cases = vec![
+        (
+            "bad signature",
+            body(good.clone(), Some(("buyer_logon_id", "mallory"))),
+        ),
+        (
+            "changed amount",
+            body(fields(APP_ID, out_trade_no.clone(), "0.01")(), None),
+        ),
+        (
+            "another app_id",
+            body(
+                fields("2021999999999999", out_trade_no.clone(), "9.90")(),
+                None,
+            ),
+        ),
+        (
+            "unknown order",
+            body(fields(APP_ID, "987654321_1".to_owned(), "9.90")(), None),
+        ),
+        ("garbage", "%%%not a form".to_owned()),
+    ];
+    for (what, form) in cases {
+        assert_eq!(t.notify(form).await, "failure", "{what}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(t.app.order_status(&order_id).await, 1);
+    assert!(t.owned_codes(&buyer, &order_id).await.is_empty());
+    assert_eq!(t.paid_history_rows(&order_id).await, 0);
+    assert_eq!(t.product_stock_sale(&product).await, (5, 0));
+    let rejected: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pay_alipay_notify WHERE verified = 0 AND handed_over = 0 \
+         AND rejection_reason IS NOT NULL AND rejection_reason <> 'received'",
+    )
+    .fetch_one(&t.app.db)
+    .await
+    .unwrap();
+    assert_eq!(rejected, 5);
+
+    // The untampered notify is accepted: the checks above were the reason.
+    assert_eq!(t.notify(body(good, None)).await, "success");
+    assert!(t.wait_for_status(&order_id, 2).await);
+    assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn payment_gateway_refuses_bad_envelopes_without_calling_alipay() {
+    let t = pay_app().await;
+    let orders_key =
+        EnvelopePrivateKey::from_pkcs8_pem(&key("orders_envelope_private.pem")).unwrap();
+    let orders_pub = EnvelopePublicKey::from_spki_pem(&key("orders_envelope_public.pem")).unwrap();
+    let gateway_key =
+        EnvelopePrivateKey::from_pkcs8_pem(&key("gateway_envelope_private.pem")).unwrap();
+    let gateway_pub =
+        EnvelopePublicKey::from_spki_pem(&key("gateway_envelope_public.pem")).unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let pay_req = |no: &str| {
+        serde_json::to_vec(&PayRequest {
+            out_trade_no: no.to_owned(),
+            total_amount: Decimal::new(990, 2),
+            subject: "PayChat test".into(),
+            qr_code_timeout_express: "5m".into(),
+        })
+        .unwrap()
+    };
+    let post = |body: String| {
+        let url = format!("{}/api/alipay/face2face/pay", t.gateway);
+        let http = t.http.clone();
+        async move {
+            http.post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let refused = |res: reqwest::Response| async move {
+        let (status, body) = error_code(res).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (401, Some("invalid_envelope")),
+            "{body}"
+        );
+    };
+
+    // Ready: its database, Redis and broker answer.
+    let ready: Value = t
+        .http
+        .get(format!("{}/readyz", t.gateway))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        ready["checks"],
+        json!({"database": "ok", "redis": "ok", "broker": "ok"})
+    );
+
+    let victim = "123456789_9";
+    let good = envelope::seal(&pay_req(victim), &gateway_pub, &orders_key, now).unwrap();
+    let mut bad_sig = good.clone();
+    let other = envelope::seal(&pay_req("1_1"), &gateway_pub, &orders_key, now).unwrap();
+    bad_sig.sig = other.sig;
+    let stale = envelope::seal(&pay_req(victim), &gateway_pub, &orders_key, now - 1000).unwrap();
+    let mut garbage = good.clone();
+    garbage.payload = "!!!not base64!!!".into();
+    let wrong_recipient = envelope::seal(&pay_req(victim), &orders_pub, &orders_key, now).unwrap();
+    let wrong_signer = envelope::seal(&pay_req(victim), &gateway_pub, &gateway_key, now).unwrap();
+    for env in [bad_sig, stale, garbage, wrong_recipient, wrong_signer] {
+        refused(post(serde_json::to_string(&env).unwrap()).await).await;
+    }
+    refused(post("not json at all".into()).await).await;
+    refused(post(r#"{"kid":"x"}"#.into()).await).await;
+    // Alipay never heard of the trade.
+    assert_eq!(t.sandbox_trade(victim).await.0, 404);
+
+    // Replay: the first delivery works, the same envelope again is refused.
+    let control = "123456789_10";
+    let once = envelope::seal(&pay_req(control), &gateway_pub, &orders_key, now).unwrap();
+    let res = post(serde_json::to_string(&once).unwrap()).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(t.sandbox_trade(control).await.0, 200);
+    refused(post(serde_json::to_string(&once).unwrap()).await).await;
+    let query = serde_json::to_vec(&TradeRequest {
+        out_trade_no: control.into(),
+    })
+    .unwrap();
+    let q = envelope::seal(&query, &gateway_pub, &orders_key, now).unwrap();
+    let q_url = format!("{}/api/alipay/trade/query", t.gateway);
+    let first = t.http.post(&q_url).json(&q).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+    refused(t.http.post(&q_url).json(&q).send().await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn payment_after_the_order_closed_is_fulfilled_when_stock_allows() {
+    let t = pay_app().await;
+    let product = t.app.product(3, "5.00").await;
+    let (buyer, _) = t.buyer().await;
+    let order_id = t.order(&buyer, &product, 1).await;
+    let out_trade_no = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Closed before the buyer scanned (Alipay has no trade yet, so it closes).
+    let res = t
+        .app
+        .post(&buyer, &format!("/api/orders/{order_id}/close"), json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(t.app.order_status(&order_id).await, 4);
+    assert_eq!(t.app.redis_stock(&product).await, 3);
+
+    // The QR code is still payable at Alipay: the buyer pays anyway.
+    t.sandbox_pays(&out_trade_no, false).await;
+    assert!(t.wait_for_status(&order_id, 2).await, "late payment lost");
+    assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
+    assert_eq!(t.product_stock_sale(&product).await, (2, 1));
+    assert_eq!(t.app.redis_stock(&product).await, 2);
+    assert_eq!(t.app.db_available(&product).await, 2);
+}
+
+#[tokio::test]
+async fn payment_after_the_order_closed_is_refunded_when_stock_is_gone() {
+    let t = pay_app().await;
+    let product = t.app.product(1, "5.00").await;
+    let (buyer, _) = t.buyer().await;
+    let order_id = t.order(&buyer, &product, 1).await;
+    let out_trade_no = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = t
+        .app
+        .post(&buyer, &format!("/api/orders/{order_id}/close"), json!({}))
+        .await;
+    assert_eq!(res.status(), 200);
+    // Someone else takes the last unit.
+    let (other, _) = t.buyer().await;
+    let other_order = t.order(&other, &product, 1).await;
+
+    t.sandbox_pays(&out_trade_no, false).await;
+    assert!(
+        eventually(WAIT, || async {
+            t.scalar_i64(
+                "SELECT COUNT(*) FROM chat_order_history WHERE order_id = ? AND pay_status = 4",
+                &order_id,
+            )
+            .await
+                == 1
+        })
+        .await,
+        "no refund recorded"
+    );
+    assert_eq!(t.app.order_status(&order_id).await, 4);
+    assert!(t.owned_codes(&buyer, &order_id).await.is_empty());
+    let (_, trade) = t.sandbox_trade(&out_trade_no).await;
+    assert_eq!(trade["trade_status"], json!("TRADE_CLOSED"), "{trade}");
+    // The other buyer's order still holds the unit.
+    assert_eq!(t.app.order_status(&other_order).await, 0);
+    assert_eq!(t.app.redis_stock(&product).await, 0);
+}
+
+#[tokio::test]
+async fn payment_whose_notify_never_arrives_is_settled_by_reconciliation() {
+    let t = pay_app_with(
+        &[
+            ("reconcile_after_secs", "0".into()),
+            ("reconcile_interval_secs", "3600".into()),
+        ],
+        true,
+    )
+    .await;
+    let product = t.app.product(4, "2.50").await;
+    let (buyer, _) = t.buyer().await;
+    let order_id = t.order(&buyer, &product, 2).await;
+    let out_trade_no = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let paid = t.sandbox_pays(&out_trade_no, true).await;
+    assert_eq!(paid["notify"], json!("dropped"));
+    assert_eq!(t.app.order_status(&order_id).await, 1);
+
+    // An unpaid order with a QR code is looked at and left alone.
+    let (idle, _) = t.buyer().await;
+    let idle_order = t.order(&idle, &product, 1).await;
+    t.pay_ok(&idle, &idle_order).await;
+
+    let done = paychat_orders::payments::reconcile::reconcile(&t.app.state)
+        .await
+        .unwrap();
+    assert_eq!(done, 1);
+    assert_eq!(t.app.order_status(&order_id).await, 2);
+    assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 2);
+    assert_eq!(t.product_stock_sale(&product).await, (2, 2));
+    assert_eq!(t.app.order_status(&idle_order).await, 1);
+    // A second pass finds nothing more to do.
+    assert_eq!(
+        paychat_orders::payments::reconcile::reconcile(&t.app.state)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn payment_with_the_gateway_down_is_unavailable_and_the_order_stays_payable() {
+    let t = pay_app_with(&[], false).await;
+    let product = t.app.product(2, "1.00").await;
+    let (buyer, _) = t.buyer().await;
+    let order_id = t.order(&buyer, &product, 1).await;
+
+    let (status, body) = error_code(t.pay(&buyer, &order_id).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("payment_unavailable"))
+    );
+    assert_eq!(t.app.order_status(&order_id).await, 0);
+
+    // The gateway comes up: the order is payable, with a fresh attempt number
+    // (the first one's outcome was unknown, so it is retired).
+    start_gateway(
+        &t.database_url,
+        &t.redis_prefix,
+        &t.amqp_prefix,
+        t.gateway_port,
+        &t.sandbox,
+    )
+    .await;
+    let paid = t.pay_ok(&buyer, &order_id).await;
+    assert_eq!(paid["out_trade_no"], json!(format!("{order_id}_2")));
+    assert_eq!(t.app.order_status(&order_id).await, 1);
+
+    // Someone else's order is not found; a closed one is not payable.
+    let (other, _) = t.buyer().await;
+    let (status, _) = error_code(t.pay(&other, &order_id).await).await;
+    assert_eq!(status, 404);
+    let other_order = t.order(&other, &product, 1).await;
+    t.app
+        .post(
+            &other,
+            &format!("/api/orders/{other_order}/close"),
+            json!({}),
+        )
+        .await;
+    let (status, body) = error_code(t.pay(&other, &other_order).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("order_not_payable"))
+    );
+}
+
+#[tokio::test]
+async fn payment_order_timeout_asks_alipay_and_fulfils_a_paid_order() {
+    let t = pay_app().await;
+    let product = t.app.product(2, "3.00").await;
+    let (buyer, _) = t.buyer().await;
+    let order_id = t.order(&buyer, &product, 1).await;
+    let out_trade_no = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.sandbox_pays(&out_trade_no, true).await;
+    // The buyer (or the timeout) closes: the port queries first, finds it paid,
+    // and fulfils instead of closing.
+    let res = t
+        .app
+        .post(&buyer, &format!("/api/orders/{order_id}/close"), json!({}))
+        .await;
+    assert_eq!(res.status(), 409);
+    assert_eq!(t.app.order_status(&order_id).await, 2);
+    assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn payment_of_the_wrong_amount_is_refunded_not_fulfilled() {
+    use paychat_orders::payments::fulfil::{Fulfilled, Payment, fulfil};
+    let t = pay_app().await;
+    let product = t.app.product(2, "3.00").await;
+    let (buyer, _) = t.buyer().await;
+    let order_id = t.order(&buyer, &product, 1).await;
+    let out_trade_no = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let trade = t.sandbox_pays(&out_trade_no, true).await;
+    let payment = Payment {
+        order_id: order_id.parse().unwrap(),
+        out_trade_no: out_trade_no.clone(),
+        trade_no: trade["trade_no"].as_str().unwrap_or_default().to_owned(),
+        amount: Decimal::new(1, 2),
+        buyer_account: None,
+    };
+    assert_eq!(
+        fulfil(&t.app.state, &payment).await.unwrap(),
+        Fulfilled::Refunded
+    );
+    // Asked again (a redelivery): recorded once, not refunded twice.
+    assert_eq!(
+        fulfil(&t.app.state, &payment).await.unwrap(),
+        Fulfilled::Refunded
+    );
+    assert_eq!(
+        t.scalar_i64(
+            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = ? AND pay_status = 4",
+            &order_id
+        )
+        .await,
+        1
+    );
+    assert!(t.owned_codes(&buyer, &order_id).await.is_empty());
+    assert_eq!(t.product_stock_sale(&product).await, (2, 0));
+    // What Alipay reported paid went back (the same out_request_no: once).
+    let (_, at_alipay) = t.sandbox_trade(&out_trade_no).await;
+    assert_eq!(at_alipay["refunded"], json!("0.01"), "{at_alipay}");
+    // The refund's own notify is not taken for a payment.
+    assert!(
+        eventually(WAIT, || async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pay_alipay_notify WHERE out_trade_no = ? \
+                 AND verified = 1 AND handed_over = 0 AND rejection_reason = 'not a payment'",
+            )
+            .bind(&out_trade_no)
+            .fetch_one(&t.app.db)
+            .await
+            .unwrap();
+            n == 1
+        })
+        .await,
+        "the refund notify was not recorded"
+    );
+    assert_eq!(t.app.order_status(&order_id).await, 1);
+}
+
+#[tokio::test]
+async fn payment_through_two_qr_codes_fulfils_once_and_refunds_the_second() {
+    let t = pay_app().await;
+    let product = t.app.product(3, "4.00").await;
+    let (buyer, _) = t.buyer().await;
+    let order_id = t.order(&buyer, &product, 1).await;
+    let first = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The first QR code runs out here (Alipay's copy is still payable).
+    sqlx::query(
+        "UPDATE chat_order_history SET qr_expire_time = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND \
+         WHERE out_trade_no = ?",
+    )
+    .bind(&first)
+    .execute(&t.app.db)
+    .await
+    .unwrap();
+    let second = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(second, format!("{order_id}_2"));
+
+    // The buyer pays both.
+    t.sandbox_pays(&first, false).await;
+    assert!(t.wait_for_status(&order_id, 2).await);
+    t.sandbox_pays(&second, false).await;
+    assert!(
+        eventually(WAIT, || async {
+            t.scalar_i64(
+                "SELECT COUNT(*) FROM chat_order_history WHERE order_id = ? AND pay_status = 4",
+                &order_id,
+            )
+            .await
+                == 1
+        })
+        .await,
+        "the second payment was not refunded"
+    );
+    assert_eq!(t.paid_history_rows(&order_id).await, 1);
+    assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
+    assert_eq!(t.product_stock_sale(&product).await, (2, 1));
+    let (_, trade) = t.sandbox_trade(&second).await;
+    assert_eq!(trade["trade_status"], json!("TRADE_CLOSED"), "{trade}");
+    let (_, trade) = t.sandbox_trade(&first).await;
+    assert_eq!(trade["trade_status"], json!("TRADE_SUCCESS"), "{trade}");
+}
+
+#[tokio::test]
+async fn payment_after_the_timeout_closed_the_order_is_still_honoured() {
+    let t = pay_app_with(
+        &[
+            ("payment_window_secs", "3".into()),
+            ("sweeper_interval_secs", "3600".into()),
+        ],
+        true,
+    )
+    .await;
+    let product = t.app.product(2, "6.00").await;
+    let (buyer, _) = t.buyer().await;
+    let order_id = t.order(&buyer, &product, 1).await;
+    let out_trade_no = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The timeout message closes it through RabbitMQ (never scanned: closable).
+    assert!(
+        t.wait_for_status(&order_id, 4).await,
+        "not closed by its timeout"
+    );
+    assert_eq!(t.app.redis_stock(&product).await, 2);
+
+    // The buyer pays the QR code anyway: fulfilled, stock re-taken.
+    t.sandbox_pays(&out_trade_no, false).await;
+    assert!(t.wait_for_status(&order_id, 2).await, "late payment lost");
+    assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
+    assert_eq!(t.product_stock_sale(&product).await, (1, 1));
+    assert_eq!(t.app.redis_stock(&product).await, 1);
+}

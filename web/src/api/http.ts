@@ -1,0 +1,133 @@
+/**
+ * The one place that talks HTTP: attaches the bearer token, encodes JSON bodies and turns
+ * the API's error JSON (`{"error": {"code", "message", "fields?"}}`) into a typed ApiError.
+ */
+
+export interface ApiErrorBody {
+  code: string
+  message: string
+  fields?: Record<string, string>
+  /** Extra members some errors carry, e.g. `order_id` on `unpaid_order_exists`. */
+  [extra: string]: unknown
+}
+
+export class ApiError extends Error {
+  readonly status: number
+  readonly code: string
+  readonly fields: Record<string, string>
+  readonly body: ApiErrorBody
+
+  constructor(status: number, body: ApiErrorBody) {
+    super(body.message || body.code)
+    this.name = 'ApiError'
+    this.status = status
+    this.code = body.code
+    this.fields = body.fields ?? {}
+    this.body = body
+  }
+
+  /** A string member of the error object (or the top level), e.g. `order_id`. */
+  detail(name: string): string | undefined {
+    const v = this.body[name]
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined
+  }
+}
+
+type TokenSource = () => string | null
+type UnauthorizedHook = () => void
+
+let tokenSource: TokenSource = () => null
+let onUnauthorized: UnauthorizedHook = () => {}
+
+/** Wire the auth store in without the api layer importing it. */
+export function configureHttp(opts: { token: TokenSource; unauthorized: UnauthorizedHook }): void {
+  tokenSource = opts.token
+  onUnauthorized = opts.unauthorized
+}
+
+export interface RequestOptions {
+  method?: string
+  body?: unknown
+  query?: Record<string, string | number | undefined | null>
+  headers?: Record<string, string>
+  signal?: AbortSignal
+}
+
+function buildUrl(path: string, query?: RequestOptions['query']): string {
+  if (!query) return path
+  const params = new URLSearchParams()
+  for (const [k, v] of Object.entries(query)) {
+    if (v !== undefined && v !== null && v !== '') params.set(k, String(v))
+  }
+  const qs = params.toString()
+  return qs ? `${path}?${qs}` : path
+}
+
+async function toApiError(res: Response): Promise<ApiError> {
+  let parsed: unknown = null
+  try {
+    parsed = await res.json()
+  } catch {
+    parsed = null
+  }
+  if (parsed && typeof parsed === 'object' && 'error' in parsed) {
+    const err = (parsed as { error: unknown }).error
+    if (err && typeof err === 'object' && 'code' in err) {
+      const body = { ...(err as ApiErrorBody) }
+      // Some services put extras (order_id, product_id) beside `error` rather than inside it.
+      for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+        if (k !== 'error' && !(k in body)) body[k] = v
+      }
+      return new ApiError(res.status, body)
+    }
+  }
+  return new ApiError(res.status, { code: `http_${res.status}`, message: res.statusText || `HTTP ${res.status}` })
+}
+
+/**
+ * Sends a request and returns the raw Response when it is 2xx; otherwise throws ApiError.
+ * The streaming chat call uses this directly so it can read the body itself.
+ */
+export async function send(path: string, opts: RequestOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers }
+  const token = tokenSource()
+  if (token) headers.Authorization = `Bearer ${token}`
+  let body: string | undefined
+  if (opts.body !== undefined) {
+    headers['Content-Type'] = 'application/json'
+    body = JSON.stringify(opts.body)
+  }
+  let res: Response
+  try {
+    res = await fetch(buildUrl(path, opts.query), {
+      method: opts.method ?? (body === undefined ? 'GET' : 'POST'),
+      headers,
+      body,
+      signal: opts.signal,
+    })
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'AbortError') throw e
+    throw new ApiError(0, { code: 'network_error', message: e instanceof Error ? e.message : String(e) })
+  }
+  if (!res.ok) {
+    const err = await toApiError(res)
+    if (res.status === 401 && token) onUnauthorized()
+    throw err
+  }
+  return res
+}
+
+/** JSON request; 204 and empty bodies resolve to undefined. */
+export async function request<T>(path: string, opts: RequestOptions = {}): Promise<T> {
+  const res = await send(path, opts)
+  if (res.status === 204) return undefined as T
+  const text = await res.text()
+  if (!text) return undefined as T
+  return JSON.parse(text) as T
+}
+
+/** Lists are `{items, next_cursor}`; accept a bare array too. */
+export function itemsOf<T>(v: { items: T[] } | T[] | null | undefined): T[] {
+  if (!v) return []
+  return Array.isArray(v) ? v : (v.items ?? [])
+}

@@ -1,0 +1,170 @@
+/** Request and response shapes, mirroring /work/shared/API.md. Ids and money are strings. */
+
+export type Role = 'user' | 'admin'
+
+export interface User {
+  id: string
+  email: string
+  nickname: string
+  description: string | null
+  role: Role
+  can_conversation_times: number
+  last_login_ip: string | null
+  created_at: string
+}
+
+export interface LoginResponse {
+  token: string
+  expires_at: string
+  user: User
+}
+
+export interface RegisterResponse {
+  user_id: string
+}
+
+export interface ChatModel {
+  id: string
+  name: string
+}
+
+export interface Room {
+  id: string
+  title: string
+  created_at: string
+  updated_at: string
+}
+
+export interface Usage {
+  prompt_tokens: number
+  completion_tokens: number
+  total_tokens: number
+}
+
+export interface ChatMessage {
+  id: string
+  parent_id: string | null
+  role: 'user' | 'assistant'
+  content: string
+  status: string
+  model: string | null
+  created_at: string
+  usage: Usage | null
+}
+
+export interface CompletionRequest {
+  prompt: string
+  room_id?: string
+  parent_message_id?: string
+  model?: string
+}
+
+export interface MetaEvent {
+  room_id: string
+  question_id: string
+  answer_id: string
+  model: string
+}
+
+export interface DeltaEvent {
+  content: string
+}
+
+export interface DoneEvent {
+  usage: Usage | null
+  remaining_times: number
+  finish_reason: string | null
+}
+
+export interface ErrorEvent {
+  code: string
+  message: string
+}
+
+export interface Product {
+  id: string
+  name: string
+  description: string
+  price: string
+  reward_use_times: number
+  stock: number
+  sale: number
+}
+
+export type OrderStatus = 'awaiting_payment' | 'awaiting_confirmation' | 'completed' | 'invalid' | 'closed'
+
+export interface OrderItem {
+  product_id: string
+  product_name: string
+  product_price: string
+  quantity: number
+}
+
+export interface Order {
+  id: string
+  status: OrderStatus
+  type: 'normal' | 'seckill'
+  total_amount: string
+  pay_amount: string
+  items: OrderItem[]
+  qr_code: string | null
+  created_at: string
+  expires_at: string | null
+  pay_time: string | null
+  /** Present on the admin list. */
+  user_id?: string
+}
+
+export interface CreateOrderRequest {
+  items: { product_id: string; quantity: number }[]
+  remark?: string
+}
+
+export interface PayResponse {
+  order_id: string
+  out_trade_no: string
+  qr_code: string
+  expires_at: string
+}
+
+export interface ExchangeCode {
+  code: string
+  product_name: string
+  reward_use_times: number
+  price: string
+  used: boolean
+  expires_at: string | null
+}
+
+export interface RedeemResponse {
+  reward_use_times: number
+  can_conversation_times: number
+}
+
+export interface NewProduct {
+  name: string
+  description: string
+  price: string
+  reward_use_times: number
+  stock: number
+  expires_days: number
+}
+
+export interface ProductPatch {
+  name?: string
+  description?: string
+  price?: string
+  reward_use_times?: number
+  enabled?: boolean
+}
+
+export interface SensitiveWord {
+  id: string
+  word: string
+  created_at?: string
+}
+
+export interface Page<T> {
+  items: T[]
+  next_cursor: string | null
+}

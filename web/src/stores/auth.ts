@@ -1,0 +1,71 @@
+/** Who is signed in: the bearer token (kept in localStorage) and the current user. */
+import { defineStore } from 'pinia'
+import { computed, ref } from 'vue'
+import * as authApi from '@/api/auth'
+import { getMe } from '@/api/users'
+import type { User } from '@/api/types'
+
+const TOKEN_KEY = 'paychat.token'
+
+function readToken(): string | null {
+  try {
+    return localStorage.getItem(TOKEN_KEY)
+  } catch {
+    return null
+  }
+}
+
+function writeToken(token: string | null): void {
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token)
+    else localStorage.removeItem(TOKEN_KEY)
+  } catch {
+    // private mode: the session lasts for this tab only
+  }
+}
+
+export const useAuthStore = defineStore('auth', () => {
+  const token = ref<string | null>(readToken())
+  const user = ref<User | null>(null)
+
+  const isLoggedIn = computed(() => token.value !== null)
+  const isAdmin = computed(() => user.value?.role === 'admin')
+  const chatTimes = computed(() => user.value?.can_conversation_times ?? null)
+
+  async function login(email: string, password: string): Promise<User> {
+    const res = await authApi.login({ email, password })
+    token.value = res.token
+    writeToken(res.token)
+    user.value = res.user
+    return res.user
+  }
+
+  /** Loads the user for a token kept from an earlier visit; a stale token is dropped by the 401 hook. */
+  async function fetchMe(): Promise<User | null> {
+    if (!token.value) return null
+    user.value = await getMe()
+    return user.value
+  }
+
+  function clear(): void {
+    token.value = null
+    user.value = null
+    writeToken(null)
+  }
+
+  async function logout(): Promise<void> {
+    try {
+      if (token.value) await authApi.logout()
+    } catch {
+      // the session is gone either way
+    } finally {
+      clear()
+    }
+  }
+
+  function setChatTimes(n: number): void {
+    if (user.value) user.value = { ...user.value, can_conversation_times: n }
+  }
+
+  return { token, user, isLoggedIn, isAdmin, chatTimes, login, fetchMe, logout, clear, setChatTimes }
+})
