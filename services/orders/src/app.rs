@@ -11,6 +11,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
+use crate::orders::writer::OrderWriter;
 use crate::payments::Payments;
 use crate::payments::gateway::{GatewayClient, GatewayPayment};
 use crate::payments::mail::Mailer;
@@ -48,6 +49,7 @@ impl Application {
         let readiness = infra.readiness();
         let stock = Stock::new(infra.redis.clone(), infra.keys.clone());
         let broker = Broker::new(&config);
+        let writer = OrderWriter::spawn(&infra.db, stock.clone());
         let state = AppState {
             sessions: infra.sessions,
             limiter: infra.limiter,
@@ -55,6 +57,7 @@ impl Application {
             db: infra.db,
             redis: infra.redis,
             keys: infra.keys,
+            writer,
             stock,
             broker: broker.clone(),
             outbox_wake: Arc::new(Notify::new()),

@@ -12,6 +12,7 @@ use sqlx::MySqlPool;
 use tokio::sync::Notify;
 
 use crate::config::Config;
+use crate::orders::writer::OrderWriter;
 use crate::stock::Stock;
 use crate::timeouts::broker::Broker;
 use crate::timeouts::payment::PaymentPort;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub ids: Arc<IdGenerator>,
     pub stock: Stock,
     pub broker: Broker,
+    /// Writes placed orders in batches (group commit).
+    pub writer: OrderWriter,
     /// Wakes the outbox relay right after an order commits.
     pub outbox_wake: Arc<Notify>,
     /// The payment side, asked before an unpaid order is closed.

@@ -6,6 +6,7 @@ pub mod close;
 pub mod lock;
 pub mod queries;
 pub mod types;
+pub mod writer;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -26,11 +27,9 @@ use utoipa_axum::routes;
 use crate::state::AppState;
 use crate::stock::Reservation;
 use crate::timeouts::message::TimeoutMessage;
-use crate::timeouts::outbox;
 use lock::UserLock;
 use types::{
     CreateOrderBody, IdempotencyKey, NewOrder, OrderList, OrderStatus, OrderType, OrderView,
-    pay_status,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -188,7 +187,9 @@ async fn create_order(
         if let Some(order_id) = first.and_then(|s| s.unpaid) {
             return Err(OrderError::UnpaidOrderExists { order_id });
         }
-        place(&state, &mut conn, &user, &order, &key, seen).await
+        // Back to the pool: the order is written on the writer's connection.
+        drop(conn);
+        place(&state, &user, &order, &key, seen).await
     }
     .await;
     lock.release_soon();
@@ -210,7 +211,6 @@ async fn create_order(
 
 async fn place(
     state: &AppState,
-    conn: &mut sqlx::MySqlConnection,
     user: &AuthUser,
     order: &NewOrder,
     key: &IdempotencyKey,
@@ -260,41 +260,6 @@ async fn place(
     let create_time = Utc::now().trunc_subsecs(3).naive_utc();
     let expire_time =
         create_time + chrono::Duration::seconds(i64::try_from(window_secs).unwrap_or(1800));
-    let row = queries::NewOrderRow {
-        id: order_id,
-        user_id: user.user_id,
-        total,
-        kind: kind.code(),
-        remark: order.remark.as_deref(),
-        expire_time,
-        create_time,
-    };
-    let written = write_order(state, conn, &row, &items, key, window_secs).await;
-    if let Err(e) = written {
-        // Nothing was committed: the reservation goes back.
-        if let Err(re) = state.stock.give_back(order_id, &order.items).await {
-            tracing::error!(order_id, error = %re, "could not give back the stock of a failed order");
-        }
-        if let OrderError::Internal(cause) = &e
-            && cause
-                .downcast_ref::<sqlx::Error>()
-                .is_some_and(is_unique_violation)
-        {
-            let (done, unpaid) =
-                queries::key_and_unpaid(&mut *conn, user.user_id, key.as_str()).await?;
-            if let Some(done) = done {
-                let view = load_view(state, done).await?.ok_or(OrderError::NotFound)?;
-                return Ok((view, StatusCode::OK));
-            }
-            if let Some(order_id) = unpaid {
-                return Err(OrderError::UnpaidOrderExists { order_id });
-            }
-        }
-        return Err(e);
-    }
-    // Debug, not info: one line per order is the hot path's largest cost
-    // after the database when logs are JSON; the metrics count orders.
-    tracing::debug!(order_id, user_id = user.user_id, total = %total, "order placed");
     let view = OrderView {
         id: order_id,
         status: OrderStatus::AwaitingPayment,
@@ -315,6 +280,46 @@ async fn place(
         expires_at: expire_time.and_utc(),
         pay_time: None,
     };
+    let record = queries::OrderRecord {
+        row: queries::NewOrderRow {
+            id: order_id,
+            user_id: user.user_id,
+            total,
+            kind: kind.code(),
+            remark: order.remark.clone(),
+            expire_time,
+            create_time,
+        },
+        items,
+        history_id: state.ids.next(),
+        idempotency_id: state.ids.next(),
+        key: key.as_str().to_owned(),
+        outbox_id: state.ids.next(),
+        message: TimeoutMessage::new(order_id, window_secs, expire_time.and_utc()),
+        reserved: order.items.clone(),
+    };
+    // On an error nothing was committed and the writer has given the stock back.
+    if let Err(e) = state.writer.write(record).await {
+        if let OrderError::Internal(cause) = &e
+            && cause
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(is_unique_violation)
+        {
+            let (done, unpaid) =
+                queries::key_and_unpaid(&state.db, user.user_id, key.as_str()).await?;
+            if let Some(done) = done {
+                let view = load_view(state, done).await?.ok_or(OrderError::NotFound)?;
+                return Ok((view, StatusCode::OK));
+            }
+            if let Some(order_id) = unpaid {
+                return Err(OrderError::UnpaidOrderExists { order_id });
+            }
+        }
+        return Err(e);
+    }
+    // Debug, not info: one line per order is the hot path's largest cost
+    // after the database when logs are JSON; the metrics count orders.
+    tracing::debug!(order_id, user_id = user.user_id, total = %total, "order placed");
     Ok((view, StatusCode::CREATED))
 }
 
@@ -338,36 +343,6 @@ async fn reserve(state: &AppState, items: &[(i64, i32)]) -> Result<(), OrderErro
     Err(OrderError::Internal(anyhow::anyhow!(
         "stock could not be loaded"
     )))
-}
-
-async fn write_order(
-    state: &AppState,
-    conn: &mut sqlx::MySqlConnection,
-    row: &queries::NewOrderRow<'_>,
-    items: &[queries::NewItem],
-    key: &IdempotencyKey,
-    window_secs: u64,
-) -> Result<(), OrderError> {
-    let mut tx = sqlx::Connection::begin(conn).await?;
-    queries::insert_order(&mut tx, row).await?;
-    queries::insert_items(&mut tx, row.id, items).await?;
-    queries::insert_history(
-        &mut tx,
-        state.ids.next(),
-        row.user_id,
-        row.id,
-        OrderStatus::AwaitingPayment.code(),
-        pay_status::PAYING,
-        row.total,
-        "order placed",
-    )
-    .await?;
-    queries::insert_idempotency(&mut tx, state.ids.next(), row.user_id, key.as_str(), row.id)
-        .await?;
-    let message = TimeoutMessage::new(row.id, window_secs, row.expire_time.and_utc());
-    outbox::insert(&mut tx, state.ids.next(), &message).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1,10 +1,13 @@
 //! Order SQL.
 
+use std::collections::HashSet;
+
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use sqlx::{MySql, MySqlConnection, MySqlExecutor, QueryBuilder};
 
-use super::types::{ItemRow, OrderRow};
+use super::types::{ItemRow, OrderRow, OrderStatus, pay_status};
+use crate::timeouts::message::TimeoutMessage;
 
 const COLUMNS: &str = "id, user_id, total_amount, pay_amount, status, type, remark, pay_time, expire_time, create_time";
 
@@ -118,33 +121,14 @@ pub async fn page(
     qb.build_query_as().fetch_all(db).await
 }
 
-pub struct NewOrderRow<'a> {
+pub struct NewOrderRow {
     pub id: i64,
     pub user_id: i64,
     pub total: Decimal,
     pub kind: i8,
-    pub remark: Option<&'a str>,
+    pub remark: Option<String>,
     pub expire_time: NaiveDateTime,
     pub create_time: NaiveDateTime,
-}
-
-pub async fn insert_order(conn: &mut MySqlConnection, o: &NewOrderRow<'_>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO chat_order (id, user_id, total_amount, pay_amount, status, type, remark, \
-         expire_time, create_time, update_time) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
-    )
-    .bind(o.id)
-    .bind(o.user_id)
-    .bind(o.total)
-    .bind(o.total)
-    .bind(o.kind)
-    .bind(o.remark)
-    .bind(o.expire_time)
-    .bind(o.create_time)
-    .bind(o.create_time)
-    .execute(conn)
-    .await
-    .map(|_| ())
 }
 
 pub struct NewItem {
@@ -155,16 +139,56 @@ pub struct NewItem {
     pub price: Decimal,
 }
 
+/// Everything placing one order writes, ids included, so it can be written
+/// with others in one transaction or again alone.
+pub struct OrderRecord {
+    pub row: NewOrderRow,
+    pub items: Vec<NewItem>,
+    pub history_id: i64,
+    pub idempotency_id: i64,
+    pub key: String,
+    pub outbox_id: i64,
+    pub message: TimeoutMessage,
+    /// The units held in Redis for it, given back if it is not written.
+    pub reserved: Vec<(i64, i32)>,
+}
+
+pub async fn insert_orders(
+    conn: &mut MySqlConnection,
+    records: &[&OrderRecord],
+) -> sqlx::Result<()> {
+    let mut qb = QueryBuilder::<MySql>::new(
+        "INSERT INTO chat_order (id, user_id, total_amount, pay_amount, status, type, remark, \
+         expire_time, create_time, update_time) ",
+    );
+    qb.push_values(records, |mut b, r| {
+        let o = &r.row;
+        b.push_bind(o.id)
+            .push_bind(o.user_id)
+            .push_bind(o.total)
+            .push_bind(o.total)
+            .push_bind(OrderStatus::AwaitingPayment.code())
+            .push_bind(o.kind)
+            .push_bind(o.remark.as_deref())
+            .push_bind(o.expire_time)
+            .push_bind(o.create_time)
+            .push_bind(o.create_time);
+    });
+    qb.build().execute(conn).await.map(|_| ())
+}
+
 pub async fn insert_items(
     conn: &mut MySqlConnection,
-    order_id: i64,
-    items: &[NewItem],
+    records: &[&OrderRecord],
 ) -> sqlx::Result<()> {
     let mut qb = QueryBuilder::<MySql>::new(
         "INSERT INTO chat_order_item (id, order_id, product_id, exchange_num, product_name, product_price) ",
     );
-    qb.push_values(items, |mut row, item| {
-        row.push_bind(item.id)
+    let items = records
+        .iter()
+        .flat_map(|r| r.items.iter().map(move |i| (r.row.id, i)));
+    qb.push_values(items, |mut b, (order_id, item)| {
+        b.push_bind(item.id)
             .push_bind(order_id)
             .push_bind(item.product_id)
             .push_bind(item.quantity)
@@ -172,6 +196,84 @@ pub async fn insert_items(
             .push_bind(item.price);
     });
     qb.build().execute(conn).await.map(|_| ())
+}
+
+pub async fn insert_histories(
+    conn: &mut MySqlConnection,
+    records: &[&OrderRecord],
+) -> sqlx::Result<()> {
+    let mut qb = QueryBuilder::<MySql>::new(
+        "INSERT INTO chat_order_history (id, user_id, order_id, order_status, pay_status, \
+         total_amount, pay_amount, remark) ",
+    );
+    qb.push_values(records, |mut b, r| {
+        b.push_bind(r.history_id)
+            .push_bind(r.row.user_id)
+            .push_bind(r.row.id)
+            .push_bind(OrderStatus::AwaitingPayment.code())
+            .push_bind(pay_status::PAYING)
+            .push_bind(r.row.total)
+            .push_bind(r.row.total)
+            .push_bind("order placed");
+    });
+    qb.build().execute(conn).await.map(|_| ())
+}
+
+pub async fn insert_idempotency_keys(
+    conn: &mut MySqlConnection,
+    records: &[&OrderRecord],
+) -> sqlx::Result<()> {
+    let mut qb = QueryBuilder::<MySql>::new(
+        "INSERT INTO chat_order_idempotency (id, user_id, idem_key, order_id) ",
+    );
+    qb.push_values(records, |mut b, r| {
+        b.push_bind(r.idempotency_id)
+            .push_bind(r.row.user_id)
+            .push_bind(r.key.as_str())
+            .push_bind(r.row.id);
+    });
+    qb.build().execute(conn).await.map(|_| ())
+}
+
+/// The timeout message of each order, in the outbox (see `timeouts::outbox`).
+pub async fn insert_outbox(
+    conn: &mut MySqlConnection,
+    records: &[&OrderRecord],
+) -> sqlx::Result<()> {
+    let payloads = records
+        .iter()
+        .map(|r| serde_json::to_string(&r.message))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| sqlx::Error::Encode(e.into()))?;
+    let mut qb = QueryBuilder::<MySql>::new(
+        "INSERT INTO chat_order_outbox (id, order_id, kind, payload, deliver_at) ",
+    );
+    qb.push_values(records.iter().zip(payloads), |mut b, (r, payload)| {
+        b.push_bind(r.outbox_id)
+            .push_bind(r.message.order_id)
+            .push_bind(r.message.kind.as_str())
+            .push_bind(payload)
+            .push_bind(r.message.expire_at.naive_utc());
+    });
+    qb.build().execute(conn).await.map(|_| ())
+}
+
+/// Which of these orders are in the database.
+pub async fn existing_orders(
+    db: impl MySqlExecutor<'_>,
+    ids: &[i64],
+) -> sqlx::Result<HashSet<i64>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let mut qb = QueryBuilder::<MySql>::new("SELECT id FROM chat_order WHERE id IN (");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    qb.push(")");
+    let found: Vec<i64> = qb.build_query_scalar().fetch_all(db).await?;
+    Ok(found.into_iter().collect())
 }
 
 #[expect(clippy::too_many_arguments, reason = "one column each")]
@@ -197,25 +299,6 @@ pub async fn insert_history(
     .bind(amount)
     .bind(amount)
     .bind(remark)
-    .execute(conn)
-    .await
-    .map(|_| ())
-}
-
-pub async fn insert_idempotency(
-    conn: &mut MySqlConnection,
-    id: i64,
-    user_id: i64,
-    key: &str,
-    order_id: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO chat_order_idempotency (id, user_id, idem_key, order_id) VALUES (?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(key)
-    .bind(order_id)
     .execute(conn)
     .await
     .map(|_| ())

@@ -5,8 +5,7 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
-use sqlx::{MySqlConnection, QueryBuilder};
+use sqlx::QueryBuilder;
 
 use super::message::TimeoutMessage;
 use crate::state::AppState;
@@ -19,25 +18,6 @@ const BATCH: u32 = 200;
 /// database. The timeout messages are due minutes later, so the pause costs
 /// nothing.
 const COALESCE: Duration = Duration::from_millis(25);
-
-pub async fn insert(
-    conn: &mut MySqlConnection,
-    id: i64,
-    message: &TimeoutMessage,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "INSERT INTO chat_order_outbox (id, order_id, kind, payload, deliver_at) VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(id)
-    .bind(message.order_id)
-    .bind(&message.kind)
-    .bind(serde_json::to_string(message)?)
-    .bind(message.expire_at.naive_utc())
-    .execute(conn)
-    .await
-    .context("writing the outbox row")?;
-    Ok(())
-}
 
 /// Runs for the life of the process.
 pub async fn relay(state: AppState) {
