@@ -40,6 +40,24 @@ async fn saved(t: &ChatTest, message_id: &str) -> SavedMessage {
     .unwrap()
 }
 
+/// The answer once it is closed. When the browser leaves, the rows are written
+/// and closed by a task of their own, so they can land after the test looks.
+async fn closed(t: &ChatTest, answer_id: &str) -> SavedMessage {
+    for _ in 0..100 {
+        let row: Option<(i32,)> =
+            sqlx::query_as("SELECT status FROM chat_message WHERE message_id = ?")
+                .bind(answer_id)
+                .fetch_optional(&t.app.db)
+                .await
+                .unwrap();
+        if row.is_some_and(|(status,)| status != 1) {
+            return saved(t, answer_id).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("answer {answer_id} was never closed")
+}
+
 fn id_of(v: &Value, field: &str) -> String {
     v[field]
         .as_str()
@@ -390,14 +408,7 @@ async fn a_browser_that_leaves_stops_the_upstream_and_the_part_is_saved_as_inter
     );
     assert_eq!(record["completed"], false);
 
-    let mut answer = saved(&t, &answer_id).await;
-    for _ in 0..50 {
-        if answer.status != 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        answer = saved(&t, &answer_id).await;
-    }
+    let answer = closed(&t, &answer_id).await;
     assert_eq!(answer.status, 4, "{answer:?}");
     assert!(!answer.content.is_empty());
     assert!(expected_answer(&prompt).starts_with(&answer.content));
@@ -421,21 +432,7 @@ async fn a_browser_that_leaves_before_the_first_token_still_gets_its_rows_saved(
     drop(body);
 
     let answer_id = id_of(&meta, "answer_id");
-    let mut answer = None;
-    for _ in 0..60 {
-        let row: Option<(i32,)> =
-            sqlx::query_as("SELECT status FROM chat_message WHERE message_id = ?")
-                .bind(&answer_id)
-                .fetch_optional(&t.app.db)
-                .await
-                .unwrap();
-        if row.is_some_and(|(status,)| status != 1) {
-            answer = Some(saved(&t, &answer_id).await);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let answer = answer.expect("the answer was never closed");
+    let answer = closed(&t, &answer_id).await;
     assert_eq!(answer.status, 4, "{answer:?}");
     assert_eq!(answer.content, "");
     let question = saved(&t, &id_of(&meta, "question_id")).await;
