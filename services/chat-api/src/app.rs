@@ -4,10 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use paychat_common::config::CommonConfig;
 use paychat_common::service::{self, Infra, Server};
-use sqlx::MySqlPool;
-use sqlx::mysql::MySqlPoolOptions;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -27,36 +24,9 @@ pub struct Application {
     pub state: AppState,
 }
 
-/// `paychat_common::db::pool`, except that a connection is pinged before use
-/// only after sitting idle a while: a ping on every acquire is one more
-/// database round trip on the way to every streamed answer's first token.
-fn pool(common: &CommonConfig) -> anyhow::Result<MySqlPool> {
-    Ok(MySqlPoolOptions::new()
-        .max_connections(common.database_max_connections)
-        .acquire_timeout(Duration::from_millis(common.database_connect_timeout_ms))
-        .idle_timeout(Duration::from_secs(300))
-        .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for > IDLE_BEFORE_PING {
-                    sqlx::Connection::ping(conn).await?;
-                }
-                Ok(true)
-            })
-        })
-        .connect_lazy_with(paychat_common::db::options(common)?))
-}
-
-/// A connection idle this long may have been dropped by the server or a proxy.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
-
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let mut infra = Infra::connect(&config.common).await?;
-        // The shared set-up pings every connection it hands out; chat-api's
-        // pool pings only one that sat idle (see `pool`). The first pool has
-        // applied the migrations and is let go.
-        infra.db = pool(&config.common)?;
+        let infra = Infra::connect(&config.common).await?;
         let readiness = infra.readiness();
         let (db, redis, keys) = (&infra.db, &infra.redis, &infra.keys);
         // The token encoder loads its tables on first use (most of a second).

@@ -24,13 +24,30 @@ pub fn options(config: &CommonConfig) -> anyhow::Result<MySqlConnectOptions> {
 
 /// A lazily connecting pool: the service starts while the database is down and
 /// `/readyz` reports it.
+///
+/// A connection is pinged before use only after sitting idle a while: a ping
+/// on every acquire is one more database round trip on the way to every
+/// order and every streamed answer's first token, and a busy connection has
+/// just proved itself alive.
 pub fn pool(config: &CommonConfig) -> anyhow::Result<MySqlPool> {
     Ok(MySqlPoolOptions::new()
         .max_connections(config.database_max_connections)
         .acquire_timeout(Duration::from_millis(config.database_connect_timeout_ms))
         .idle_timeout(Duration::from_secs(300))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_BEFORE_PING {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_lazy_with(options(config)?))
 }
+
+/// A connection idle this long may have been dropped by the server or a proxy.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 
 pub async fn migrate(pool: &MySqlPool) -> anyhow::Result<()> {
     MIGRATOR.run(pool).await.context("applying migrations")
