@@ -33,7 +33,7 @@ pub const MAX_BATCH: usize = 64;
 pub const WINDOW: Duration = Duration::from_millis(1);
 
 /// Writer tasks: while one commits, the next collects its batch.
-const WRITERS: usize = 2;
+pub const WRITERS: usize = 2;
 
 /// Batch shapes differ only in their row count: one prepared statement per
 /// table and size, kept for the life of the connection.
@@ -140,7 +140,8 @@ async fn write_jobs(pool: &MySqlPool, stock: &Stock, jobs: Vec<Job>) {
     };
     drop(records);
     // A single order that failed before COMMIT has its answer already.
-    let mut alone_failed = (jobs.len() == 1 && !failure.at_commit).then_some(failure.error);
+    let mut alone_failed = (jobs.len() == 1 && !failure.at_commit && !is_deadlock(&failure.error))
+        .then_some(failure.error);
     if alone_failed.is_none() {
         metrics::counter!("order_batch_fallbacks_total").increment(1);
         tracing::debug!(
@@ -182,9 +183,37 @@ enum Alone {
     Unknown(anyhow::Error),
 }
 
+/// Two transactions inserting next to the same unique key may each wait on
+/// the other; the one InnoDB rolls back is simply tried again.
+fn is_deadlock(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("40001"))
+}
+
+const DEADLOCK_ATTEMPTS: usize = 3;
+
 /// One order in its own transaction.
 async fn write_alone(pool: &MySqlPool, record: &OrderRecord) -> Alone {
-    match write_batch(pool, &[record]).await {
+    let mut attempt = 1;
+    loop {
+        match write_batch(pool, &[record]).await {
+            Err(failure)
+                if !failure.at_commit
+                    && is_deadlock(&failure.error)
+                    && attempt < DEADLOCK_ATTEMPTS =>
+            {
+                attempt += 1;
+            }
+            written => return settle_alone(pool, record, written).await,
+        }
+    }
+}
+
+async fn settle_alone(
+    pool: &MySqlPool,
+    record: &OrderRecord,
+    written: Result<(), BatchFailure>,
+) -> Alone {
+    match written {
         Ok(()) => Alone::Written,
         Err(failure) if failure.at_commit => {
             match queries::existing_orders(pool, &[record.row.id]).await {

@@ -7,7 +7,7 @@ use paychat_orders::timeouts::Settled;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, spawn_app};
+use crate::helpers::{TestApp, User, error_code, eventually, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn two_hundred_buyers_on_twenty_units_get_exactly_twenty_orders() {
@@ -514,4 +514,198 @@ async fn seckill_products_get_the_short_window() {
     let expires =
         chrono::DateTime::parse_from_rfc3339(order["expires_at"].as_str().unwrap()).unwrap();
     assert_eq!((expires - created).num_seconds(), 300);
+}
+
+/// Every row an order writes, joined: one line per complete order.
+const COMPLETE_ORDERS: &str = "SELECT COUNT(*) FROM chat_order o \
+     JOIN chat_order_item i ON i.order_id = o.id \
+     JOIN chat_order_history h ON h.order_id = o.id AND h.user_id = o.user_id \
+     JOIN chat_order_idempotency k ON k.order_id = o.id AND k.user_id = o.user_id \
+     JOIN chat_order_outbox b ON b.order_id = o.id";
+
+#[tokio::test]
+async fn many_buyers_at_once_each_get_their_own_complete_order() {
+    let app = Arc::new(spawn_app().await);
+    let product = app.product(1000, "2.50").await;
+    let mut users = Vec::new();
+    for _ in 0..150 {
+        users.push(app.user().await);
+    }
+    let results = join_all(users.iter().enumerate().map(|(n, u)| {
+        let app = app.clone();
+        let product = product.clone();
+        let quantity = 1 + (n % 3) as i64;
+        async move {
+            let key = format!("many-{n}");
+            let res = app
+                .place_order(
+                    u,
+                    &key,
+                    json!([{"product_id": product, "quantity": quantity}]),
+                )
+                .await;
+            let (status, body) = error_code(res).await;
+            (u.id, key, quantity, status, body)
+        }
+    }))
+    .await;
+    let mut units = 0;
+    for (user_id, key, quantity, status, body) in &results {
+        assert_eq!(*status, 201, "{body}");
+        units += quantity;
+        let id: i64 = body["id"].as_str().unwrap().parse().unwrap();
+        let (owner, total): (i64, rust_decimal::Decimal) =
+            sqlx::query_as("SELECT user_id, total_amount FROM chat_order WHERE id = ?")
+                .bind(id)
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+        assert_eq!(owner, *user_id);
+        assert_eq!(total, rust_decimal::Decimal::new(250 * quantity, 2));
+        assert_eq!(body["total_amount"], total.to_string());
+        let (item_quantity,): (i32,) =
+            sqlx::query_as("SELECT exchange_num FROM chat_order_item WHERE order_id = ?")
+                .bind(id)
+                .fetch_one(&app.db)
+                .await
+                .unwrap();
+        assert_eq!(i64::from(item_quantity), *quantity);
+        let keyed: i64 = sqlx::query_scalar(
+            "SELECT order_id FROM chat_order_idempotency WHERE user_id = ? AND idem_key = ?",
+        )
+        .bind(user_id)
+        .bind(key)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+        assert_eq!(keyed, id);
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM chat_order").await, 150);
+    assert_eq!(app.count(COMPLETE_ORDERS).await, 150);
+    for table in ["chat_order_item", "chat_order_history", "chat_order_outbox"] {
+        assert_eq!(
+            app.count(&format!("SELECT COUNT(*) FROM {table}")).await,
+            150,
+            "{table}"
+        );
+    }
+    assert_eq!(app.redis_stock(&product).await, 1000 - units);
+    assert_eq!(app.db_available(&product).await, 1000 - units);
+}
+
+/// Orders held back while every writer is stuck end up written together in
+/// one batch; a duplicate idempotency key and a second unpaid order among
+/// them fail that batch, and each order must still get its own answer.
+#[tokio::test]
+async fn a_batch_with_conflicting_orders_still_answers_each_order_rightly() {
+    let app = Arc::new(spawn_app_with(&[("order_lock_ms", "100".into())]).await);
+    let product = app.product(100, "1.00").await;
+    let mut expected_stock = 100;
+    let place = |user: Arc<User>, key: String| {
+        let app = app.clone();
+        let product = product.clone();
+        tokio::spawn(async move {
+            let res = app
+                .place_order(&user, &key, json!([{"product_id": product, "quantity": 1}]))
+                .await;
+            error_code(res).await
+        })
+    };
+    let reserved = |units: i64| {
+        let app = app.clone();
+        let product = product.clone();
+        async move {
+            assert!(
+                eventually(Duration::from_secs(10), || async {
+                    app.redis_stock(&product).await == units
+                })
+                .await,
+                "stock never reached {units}"
+            );
+        }
+    };
+
+    // An uncommitted idempotency key per writer holds that writer's first
+    // order (with the same key) inside its INSERT until it is rolled back.
+    // All are written before any order comes: inserting more while a writer
+    // waits on this transaction would make the two wait on each other.
+    let mut blocking = app.db.begin().await.unwrap();
+    let mut held = Vec::new();
+    for n in 0..paychat_orders::orders::writer::WRITERS {
+        let user = Arc::new(app.user().await);
+        let key = format!("blocked-{n}");
+        sqlx::query(
+            "INSERT INTO chat_order_idempotency (id, user_id, idem_key, order_id) VALUES (?, ?, ?, 1)",
+        )
+        .bind(app.state.ids.next())
+        .bind(user.id)
+        .bind(&key)
+        .execute(&mut *blocking)
+        .await
+        .unwrap();
+        held.push((user, key));
+    }
+    let mut blockers = Vec::new();
+    for (user, key) in held {
+        blockers.push(place(user, key));
+        expected_stock -= 1;
+        reserved(expected_stock).await;
+        // Let a writer take it alone before the next one comes.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut plain = Vec::new();
+    for n in 0..10 {
+        plain.push(place(Arc::new(app.user().await), format!("plain-{n}")));
+    }
+    expected_stock -= 10;
+    reserved(expected_stock).await;
+    // The same user twice: once with one key (the second is a replay), once
+    // with two keys (the second is a second unpaid order). Each second request
+    // comes after the first reserved its stock and takes the user's lock once
+    // it has expired: both get past the checks, nothing being committed yet.
+    let same_key = Arc::new(app.user().await);
+    let two_keys = Arc::new(app.user().await);
+    let mut pairs = Vec::new();
+    for (user, keys) in [(&same_key, ["same", "same"]), (&two_keys, ["one", "two"])] {
+        for key in keys {
+            pairs.push(place(user.clone(), key.to_owned()));
+            expected_stock -= 1;
+            reserved(expected_stock).await;
+        }
+    }
+
+    blocking.rollback().await.unwrap();
+    for blocker in blockers {
+        assert_eq!(blocker.await.unwrap().0, 201);
+    }
+    for order in plain {
+        let (status, body) = order.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut answers = Vec::new();
+    for pair in pairs {
+        answers.push(pair.await.unwrap());
+    }
+    let (first, replay) = (&answers[0], &answers[1]);
+    assert_eq!((first.0, replay.0), (201, 200), "{answers:?}");
+    assert_eq!(first.1["id"], replay.1["id"]);
+    let (first, second) = (&answers[2], &answers[3]);
+    assert_eq!(first.0, 201, "{answers:?}");
+    assert_eq!(second.0, 409, "{answers:?}");
+    assert_eq!(second.1["error"]["code"], "unpaid_order_exists");
+    assert_eq!(second.1["error"]["order_id"], first.1["id"]);
+
+    // The blockers, ten plain orders and one of each pair; the two refused
+    // requests got their units back.
+    let written = i64::try_from(paychat_orders::orders::writer::WRITERS).unwrap() + 12;
+    assert_eq!(app.count("SELECT COUNT(*) FROM chat_order").await, written);
+    assert_eq!(app.count(COMPLETE_ORDERS).await, written);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM chat_order_idempotency")
+            .await,
+        written
+    );
+    assert_eq!(app.redis_stock(&product).await, 100 - written);
+    assert_eq!(app.db_available(&product).await, 100 - written);
 }
