@@ -41,6 +41,7 @@ mod sim;
 
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use axum::{
     Router,
     routing::{get, post},
@@ -73,6 +74,15 @@ pub fn router(config: Config) -> Router {
 }
 
 /// Serves on `listener` until the process ends.
+///
+/// Every connection has TCP_NODELAY set, as a hosted model's front end does:
+/// with Nagle's algorithm a chunk written while the previous one is unacked
+/// waits for the client's delayed ACK (up to 40 ms), which no real stream shows.
 pub async fn serve(listener: tokio::net::TcpListener, config: Config) -> std::io::Result<()> {
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::warn!(%error, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router(config)).await
 }
