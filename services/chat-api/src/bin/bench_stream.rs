@@ -5,7 +5,8 @@
 //! cargo build --release -p paychat-sandbox-llm
 //! cargo run --release -p paychat-chat-api --bin bench_stream -- [--levels 1,50,200,1000]
 //!     [--chunk-delay-ms 20] [--prompt-chars 200] [--rounds 3] [--users 500]
-//!     [--ramp-ms 0]                                    # spread each level's starts over this
+//!     [--mode steady|burst] [--streams-per-worker 3]
+//!     [--ramp-ms N]                                    # spread each level's first starts over this
 //!     [--sandbox-url http://127.0.0.1:8091]            # use a running sandbox LLM
 //! ```
 //!
@@ -14,6 +15,14 @@
 //! `--serve`, configured through `PAYCHAT_*` variables against a fresh test
 //! database and its own Redis prefix, with the per-user caps raised). CPU time
 //! and resident memory are read from `/proc/<chat-api pid>/stat` and `/status`.
+//!
+//! "N concurrent streams" is N streams open at once. In the default `steady`
+//! mode, N workers each run `--streams-per-worker` streams back to back, their
+//! first starts spread over one stream's length (the warm-up's direct median,
+//! or `--ramp-ms`), so about N streams are open all the time and new ones
+//! arrive as old ones end, as on a live site. `burst` starts all N in the same
+//! instant, once per round: the worst case, where each stream also waits for
+//! the N - 1 that started with it.
 //!
 //! Each level first runs one unmeasured warm-up round (through chat-api and
 //! direct), so the pools (database connections, upstream connections, the
@@ -49,7 +58,9 @@ struct Options {
     prompt_chars: usize,
     users: usize,
     rounds: usize,
-    ramp_ms: u64,
+    ramp_ms: Option<u64>,
+    burst: bool,
+    per_worker: usize,
     sandbox_url: Option<String>,
 }
 
@@ -60,7 +71,9 @@ fn options() -> anyhow::Result<Options> {
         prompt_chars: 200,
         users: 500,
         rounds: 3,
-        ramp_ms: 0,
+        ramp_ms: None,
+        burst: false,
+        per_worker: 3,
         sandbox_url: None,
     };
     let mut args = std::env::args().skip(1);
@@ -80,7 +93,15 @@ fn options() -> anyhow::Result<Options> {
             "--prompt-chars" => o.prompt_chars = value.parse()?,
             "--users" => o.users = value.parse::<usize>()?.max(1),
             "--rounds" => o.rounds = value.parse::<usize>()?.max(1),
-            "--ramp-ms" => o.ramp_ms = value.parse()?,
+            "--ramp-ms" => o.ramp_ms = Some(value.parse()?),
+            "--mode" => {
+                o.burst = match value.as_str() {
+                    "burst" => true,
+                    "steady" => false,
+                    other => bail!("--mode: steady or burst, not {other}"),
+                };
+            }
+            "--streams-per-worker" => o.per_worker = value.parse::<usize>()?.max(1),
             "--sandbox-url" => o.sandbox_url = Some(value.trim_end_matches('/').to_owned()),
             other => bail!("unknown flag {other}"),
         }
@@ -234,7 +255,10 @@ struct Target {
     llm_url: String,
     tokens: Vec<String>,
     prompt: String,
+    /// The first starts are spread over this.
     ramp: Duration,
+    /// Streams each worker runs back to back.
+    per_worker: usize,
 }
 
 async fn batch(
@@ -243,34 +267,36 @@ async fn batch(
     via_chat: bool,
     open: Arc<AtomicI64>,
 ) -> Vec<Sample> {
-    let ramp = target.ramp;
+    let (ramp, per_worker) = (target.ramp, target.per_worker);
     let tasks = (0..n).map(|i| {
         let target = target.clone();
         let open = open.clone();
-        // Stream i starts at i/n of the ramp (all at once without one).
+        // Worker i starts at i/n of the ramp (all at once without one).
         let delay = ramp.mul_f64(i as f64 / n as f64);
         tokio::spawn(async move {
             if !delay.is_zero() {
                 tokio::time::sleep(delay).await;
             }
-            // In flight from the first byte sent: the server holds state for it from then on.
-            open.fetch_add(1, Ordering::SeqCst);
-            let sample = one(&target, i, via_chat).await;
-            open.fetch_sub(1, Ordering::SeqCst);
-            sample
+            let mut samples = Vec::with_capacity(per_worker);
+            for k in 0..per_worker {
+                // In flight from the first byte sent: the server holds state for it from then on.
+                open.fetch_add(1, Ordering::SeqCst);
+                samples.push(one(&target, i + k * n, via_chat).await);
+                open.fetch_sub(1, Ordering::SeqCst);
+            }
+            samples
         })
     });
+    let failed = Sample {
+        headers: Duration::ZERO,
+        ttft: Duration::ZERO,
+        total: Duration::ZERO,
+        ok: false,
+    };
     futures::future::join_all(tasks)
         .await
         .into_iter()
-        .map(|r| {
-            r.unwrap_or(Sample {
-                headers: Duration::ZERO,
-                ttft: Duration::ZERO,
-                total: Duration::ZERO,
-                ok: false,
-            })
-        })
+        .flat_map(|r| r.unwrap_or_else(|_| vec![failed; per_worker]))
         .collect()
 }
 
@@ -432,30 +458,50 @@ async fn run() -> anyhow::Result<()> {
         .pool_max_idle_per_host(2000)
         .tcp_nodelay(true)
         .build()?;
-    let target = Arc::new(Target {
+    let warm = Arc::new(Target {
         client,
         chat_url: format!("{chat_base}/api/chat/completions"),
         llm_url: format!("{llm_base}/v1/chat/completions"),
         tokens,
         prompt: "p".repeat(o.prompt_chars),
-        ramp: Duration::from_millis(o.ramp_ms),
+        ramp: Duration::ZERO,
+        per_worker: 1,
     });
-    // Warm both paths (connections, caches, the encoder).
+    // Warm both paths (connections, caches, the encoder); the direct streams
+    // also give one stream's length, over which steady starts are spread.
     let open = Arc::new(AtomicI64::new(0));
-    batch(&target, 20, true, open.clone()).await;
-    batch(&target, 20, false, open.clone()).await;
+    batch(&warm, 20, true, open.clone()).await;
+    let mut lengths: Vec<Duration> = batch(&warm, 20, false, open.clone())
+        .await
+        .iter()
+        .map(|s| s.total)
+        .collect();
+    let length = percentile(&mut lengths, 50.0);
+    let ramp = match (o.ramp_ms, o.burst) {
+        (Some(ms), _) => Duration::from_millis(ms),
+        (None, true) => Duration::ZERO,
+        (None, false) => length,
+    };
+    let per_worker = if o.burst { 1 } else { o.per_worker };
+    let target = Arc::new(Target {
+        ramp,
+        per_worker,
+        ..Arc::try_unwrap(warm).map_err(|_| anyhow::anyhow!("warm-up still running"))?
+    });
 
+    let shape = if o.burst {
+        "burst: each level's streams start at once".to_owned()
+    } else {
+        format!(
+            "steady: each of the N workers runs {per_worker} streams back to back, first starts spread over {:.0} ms",
+            ms(ramp)
+        )
+    };
     println!(
-        "chunk delay {} ms, prompt {} chars, answer {} chars in 8-char chunks; {} start{}; 1 warm-up + {} measured rounds per level; chat-api is a separate process (pid {pid}), CPU and RSS from /proc/{pid}",
+        "chunk delay {} ms, prompt {} chars, answer {} chars in 8-char chunks; {shape}; 1 warm-up + {} measured rounds per level; chat-api is a separate process (pid {pid}), CPU and RSS from /proc/{pid}",
         o.chunk_delay_ms,
         o.prompt_chars,
         o.prompt_chars + 50,
-        if o.ramp_ms == 0 {
-            "all-at-once".to_owned()
-        } else {
-            format!("staggered over {} ms", o.ramp_ms)
-        },
-        if o.ramp_ms == 0 { "" } else { "s" },
         o.rounds,
     );
     println!(
@@ -523,7 +569,7 @@ async fn run() -> anyhow::Result<()> {
             v.iter().filter(|s| s.ok).map(|s| s.headers).collect()
         };
         let (mut via_headers, mut direct_headers) = (ok_headers(&via), ok_headers(&direct));
-        let streams = (n * o.rounds) as f64;
+        let streams = (n * o.rounds * per_worker) as f64;
         println!(
             "{:>6} | {:>8.2}ms {:>8.2}ms | {:>8.2}ms {:>8.2}ms | {:>8.1}ms {:>8.1}ms | {:>9.1} | {:>10.3} | {:>8.1} KiB {:>8.1} KiB | {:>6}",
             n,
