@@ -62,8 +62,17 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// A request's payload and the nonce its reply must carry.
+struct Request<T> {
+    body: T,
+    nonce: String,
+}
+
 /// Opens, checks the nonce, and reads the payload as `T`.
-async fn open<T: DeserializeOwned>(state: &AppState, body: &[u8]) -> Result<T, SealedError> {
+async fn open<T: DeserializeOwned>(
+    state: &AppState,
+    body: &[u8],
+) -> Result<Request<T>, SealedError> {
     let refused = |reason: &str| {
         metrics::counter!("gateway_envelopes_refused_total", "reason" => reason.to_owned())
             .increment(1);
@@ -87,13 +96,21 @@ async fn open<T: DeserializeOwned>(state: &AppState, body: &[u8]) -> Result<T, S
     if fresh.is_none() {
         return Err(refused("replayed"));
     }
-    serde_json::from_slice(&opened.plaintext).map_err(|_| refused("payload"))
+    let body = serde_json::from_slice(&opened.plaintext).map_err(|_| refused("payload"))?;
+    Ok(Request {
+        body,
+        nonce: opened.nonce,
+    })
 }
 
-/// Seals the reply for orders.
-fn seal<T: Serialize>(state: &AppState, reply: &Reply<T>) -> Result<Json<Envelope>, SealedError> {
+/// Seals the reply for orders, bound to the request it answers.
+fn seal<T: Serialize>(
+    state: &AppState,
+    nonce: &str,
+    reply: &Reply<T>,
+) -> Result<Json<Envelope>, SealedError> {
     let text = serde_json::to_vec(reply).map_err(anyhow::Error::from)?;
-    let env = envelope::seal(&text, &state.orders_key, &state.envelope_key, now())
+    let env = envelope::seal_reply(&text, nonce, &state.orders_key, &state.envelope_key, now())
         .map_err(|e| anyhow::anyhow!("sealing a reply: {e}"))?;
     Ok(Json(env))
 }
@@ -127,7 +144,7 @@ fn failed<T>(e: &AlipayError) -> Reply<T> {
 /// `alipay.trade.precreate`: a QR code for the order's pay attempt.
 #[utoipa::path(post, path = "/api/alipay/face2face/pay", request_body(content = String, content_type = "application/json", description = "the sealed envelope"), responses((status = 200, description = "sealed reply"), (status = 401)))]
 async fn pay(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelope>, SealedError> {
-    let req: PayRequest = open(&state, &body).await?;
+    let Request { body: req, nonce } = open::<PayRequest>(&state, &body).await?;
     let mut pre = alipay::PrecreateRequest::new(&req.out_trade_no, req.total_amount, &req.subject);
     pre.qr_code_timeout_express = Some(req.qr_code_timeout_express.clone());
     pre.timeout_express = Some(req.qr_code_timeout_express);
@@ -143,13 +160,13 @@ async fn pay(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelope
             failed(&e)
         }
     };
-    seal(&state, &reply)
+    seal(&state, &nonce, &reply)
 }
 
 /// `alipay.trade.query`.
 #[utoipa::path(post, path = "/api/alipay/trade/query", request_body(content = String, content_type = "application/json", description = "the sealed envelope"), responses((status = 200, description = "sealed reply"), (status = 401)))]
 async fn query(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelope>, SealedError> {
-    let req: TradeRequest = open(&state, &body).await?;
+    let Request { body: req, nonce } = open::<TradeRequest>(&state, &body).await?;
     let reply = match state
         .alipay
         .query(&alipay::TradeRef::OutTradeNo(req.out_trade_no.clone()))
@@ -169,13 +186,13 @@ async fn query(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelo
         },
         Err(e) => failed(&e),
     };
-    seal(&state, &reply)
+    seal(&state, &nonce, &reply)
 }
 
 /// `alipay.trade.close`.
 #[utoipa::path(post, path = "/api/alipay/trade/close", request_body(content = String, content_type = "application/json", description = "the sealed envelope"), responses((status = 200, description = "sealed reply"), (status = 401)))]
 async fn close(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelope>, SealedError> {
-    let req: TradeRequest = open(&state, &body).await?;
+    let Request { body: req, nonce } = open::<TradeRequest>(&state, &body).await?;
     let reply: Reply<()> = match state
         .alipay
         .close(&alipay::CloseRequest {
@@ -187,13 +204,13 @@ async fn close(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelo
         Ok(_) => Reply::Ok { result: () },
         Err(e) => failed(&e),
     };
-    seal(&state, &reply)
+    seal(&state, &nonce, &reply)
 }
 
 /// `alipay.trade.refund` (the same `out_request_no` on every retry).
 #[utoipa::path(post, path = "/api/alipay/trade/refund", request_body(content = String, content_type = "application/json", description = "the sealed envelope"), responses((status = 200, description = "sealed reply"), (status = 401)))]
 async fn refund(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelope>, SealedError> {
-    let req: RefundRequest = open(&state, &body).await?;
+    let Request { body: req, nonce } = open::<RefundRequest>(&state, &body).await?;
     let reply = match state
         .alipay
         .refund(&alipay::RefundRequest {
@@ -215,5 +232,5 @@ async fn refund(State(state): State<AppState>, body: Bytes) -> Result<Json<Envel
             failed(&e)
         }
     };
-    seal(&state, &reply)
+    seal(&state, &nonce, &reply)
 }

@@ -12,6 +12,10 @@
 //! reason is returned separately through [`open_with_reason`] for internal logs.
 //! Replay protection is the caller's job: it must remember [`Opened::nonce`] (Redis,
 //! SET NX with a TTL above the freshness window).
+//!
+//! A reply carries the nonce of the request it answers ([`seal_reply`]), and
+//! [`open_reply`] takes no other: the requester needs no memory of its own to
+//! refuse a recorded reply played back to a later request.
 
 use std::fmt;
 
@@ -212,13 +216,36 @@ pub fn seal(
     sender: &EnvelopePrivateKey,
     now: i64,
 ) -> Result<Envelope, SealError> {
+    let mut nonce = [0u8; NONCE_BYTES];
+    SystemRandom::new()
+        .fill(&mut nonce)
+        .map_err(|_| SealError::Random)?;
+    seal_with_nonce(plaintext, recipient, sender, now, B64.encode(nonce))
+}
+
+/// Seals the reply to a request whose envelope carried `request_nonce`.
+pub fn seal_reply(
+    plaintext: &[u8],
+    request_nonce: &str,
+    recipient: &EnvelopePublicKey,
+    sender: &EnvelopePrivateKey,
+    now: i64,
+) -> Result<Envelope, SealError> {
+    seal_with_nonce(plaintext, recipient, sender, now, request_nonce.to_owned())
+}
+
+fn seal_with_nonce(
+    plaintext: &[u8],
+    recipient: &EnvelopePublicKey,
+    sender: &EnvelopePrivateKey,
+    now: i64,
+    nonce: String,
+) -> Result<Envelope, SealError> {
     let rng = SystemRandom::new();
     let mut aes_key = [0u8; AES_KEY_LEN];
     let mut iv = [0u8; NONCE_LEN];
-    let mut nonce = [0u8; NONCE_BYTES];
     rng.fill(&mut aes_key).map_err(|_| SealError::Random)?;
     rng.fill(&mut iv).map_err(|_| SealError::Random)?;
-    rng.fill(&mut nonce).map_err(|_| SealError::Random)?;
 
     let cipher =
         LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &aes_key).map_err(|_| SealError::Encrypt)?);
@@ -236,7 +263,7 @@ pub fn seal(
     let mut env = Envelope {
         kid: sender.kid.clone(),
         ts: now,
-        nonce: B64.encode(nonce),
+        nonce,
         key: B64.encode(wrapped),
         iv: B64.encode(iv),
         payload: B64.encode(payload),
@@ -275,6 +302,22 @@ pub fn open_json(
 ) -> Result<Opened, EnvelopeRejected> {
     let env: Envelope = serde_json::from_slice(body).map_err(|_| EnvelopeRejected)?;
     open(&env, recipient, sender, now)
+}
+
+/// Opens the JSON reply to `request`: refused like any bad envelope unless it
+/// carries the request's nonce.
+pub fn open_reply(
+    body: &[u8],
+    request: &Envelope,
+    recipient: &EnvelopePrivateKey,
+    sender: &EnvelopePublicKey,
+    now: i64,
+) -> Result<Opened, EnvelopeRejected> {
+    let opened = open_json(body, recipient, sender, now)?;
+    if opened.nonce != request.nonce {
+        return Err(EnvelopeRejected);
+    }
+    Ok(opened)
 }
 
 /// Like [`open`] but says why, for the caller's internal log line. Never put the
@@ -390,6 +433,25 @@ mod tests {
 
     fn sealed(k: &Keys) -> Envelope {
         seal(BODY, &k.gateway_pub, &k.orders, NOW).unwrap()
+    }
+
+    #[test]
+    fn a_reply_opens_only_for_the_request_it_answers() {
+        let k = keys();
+        let request = sealed(&k);
+        let opened = open(&request, &k.gateway, &k.orders_pub, NOW).unwrap();
+        let reply = seal_reply(b"{}", &opened.nonce, &k.orders_pub, &k.gateway, NOW).unwrap();
+        assert_eq!(reply.nonce, request.nonce);
+        let body = serde_json::to_vec(&reply).unwrap();
+        let answered = open_reply(&body, &request, &k.orders, &k.gateway_pub, NOW).unwrap();
+        assert_eq!(answered.plaintext, b"{}");
+        // The same reply played back to a later request is refused.
+        let later = sealed(&k);
+        assert_ne!(later.nonce, request.nonce);
+        assert_eq!(
+            open_reply(&body, &later, &k.orders, &k.gateway_pub, NOW).unwrap_err(),
+            EnvelopeRejected
+        );
     }
 
     #[test]

@@ -94,9 +94,14 @@ impl GatewayClient {
             .bytes()
             .await
             .map_err(|e| GatewayError::Transport(e.to_string()))?;
-        let opened =
-            envelope::open_json(&body, &self.key, &self.gateway_key, Utc::now().timestamp())
-                .map_err(|_| GatewayError::BadReply)?;
+        let opened = envelope::open_reply(
+            &body,
+            &env,
+            &self.key,
+            &self.gateway_key,
+            Utc::now().timestamp(),
+        )
+        .map_err(|_| GatewayError::BadReply)?;
         serde_json::from_slice(&opened.plaintext).map_err(|_| GatewayError::BadReply)
     }
 

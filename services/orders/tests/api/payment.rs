@@ -629,6 +629,11 @@ async fn payment_gateway_refuses_bad_envelopes_without_calling_alipay() {
     let once = envelope::seal(&pay_req(control), &gateway_pub, &orders_key, now).unwrap();
     let res = post(serde_json::to_string(&once).unwrap()).await;
     assert_eq!(res.status(), 200);
+    // The reply is bound to this request: it carries the request's nonce.
+    let reply: envelope::Envelope = res.json().await.unwrap();
+    assert_eq!(reply.nonce, once.nonce);
+    let opened = envelope::open(&reply, &orders_key, &gateway_pub, now).unwrap();
+    assert!(!opened.plaintext.is_empty());
     assert_eq!(t.sandbox_trade(control).await.0, 200);
     refused(post(serde_json::to_string(&once).unwrap()).await).await;
     let query = serde_json::to_vec(&TradeRequest {
