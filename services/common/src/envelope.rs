@@ -94,6 +94,34 @@ pub enum SealError {
     Sign,
 }
 
+/// What both key types share around their key id: a `Debug` that shows only the
+/// id (never key material), `with_kid` and `kid`.
+macro_rules! key_id_accessors {
+    ($key:ident) => {
+        impl fmt::Debug for $key {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($key))
+                    .field("kid", &self.kid)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl $key {
+            /// Overrides the key id (for operators who name their keys).
+            #[must_use]
+            pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
+                self.kid = kid.into();
+                self
+            }
+
+            /// The key id envelopes signed by this key pair carry.
+            pub fn kid(&self) -> &str {
+                &self.kid
+            }
+        }
+    };
+}
+
 /// A service's own envelope key: signs what it sends and unwraps what it receives.
 pub struct EnvelopePrivateKey {
     kid: String,
@@ -101,48 +129,25 @@ pub struct EnvelopePrivateKey {
     decrypting: OaepPrivateDecryptingKey,
 }
 
-impl fmt::Debug for EnvelopePrivateKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EnvelopePrivateKey")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
-    }
-}
+key_id_accessors!(EnvelopePrivateKey);
 
 impl EnvelopePrivateKey {
     /// Loads a PKCS#8 `BEGIN PRIVATE KEY` PEM. The key id defaults to the public key's
     /// fingerprint ([`key_id`]).
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
-        let der = pem_to_der(pem, "PRIVATE KEY")?;
-        Self::from_pkcs8_der(&der)
+        Self::from_pkcs8_der(&pem_to_der(pem, "PRIVATE KEY")?)
     }
 
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
-        let signing = RsaKeyPair::from_pkcs8(der).map_err(|e| KeyError::Rejected(e.to_string()))?;
-        let decrypting =
-            PrivateDecryptingKey::from_pkcs8(der).map_err(|e| KeyError::Rejected(e.to_string()))?;
-        let decrypting = OaepPrivateDecryptingKey::new(decrypting)
-            .map_err(|_| KeyError::Rejected("not usable for OAEP".into()))?;
-        let spki = signing
-            .public_key()
-            .as_der()
-            .map_err(|e| KeyError::Rejected(e.to_string()))?;
+        let signing = RsaKeyPair::from_pkcs8(der).map_err(rejected)?;
+        let decrypting = PrivateDecryptingKey::from_pkcs8(der).map_err(rejected)?;
+        let decrypting = OaepPrivateDecryptingKey::new(decrypting).map_err(not_oaep)?;
+        let spki = signing.public_key().as_der().map_err(rejected)?;
         Ok(Self {
             kid: key_id(spki.as_ref()),
             signing,
             decrypting,
         })
-    }
-
-    /// Overrides the key id (for operators who name their keys).
-    #[must_use]
-    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = kid.into();
-        self
-    }
-
-    pub fn kid(&self) -> &str {
-        &self.kid
     }
 }
 
@@ -154,42 +159,22 @@ pub struct EnvelopePublicKey {
     encrypting: std::sync::Arc<OaepPublicEncryptingKey>,
 }
 
-impl fmt::Debug for EnvelopePublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EnvelopePublicKey")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
-    }
-}
+key_id_accessors!(EnvelopePublicKey);
 
 impl EnvelopePublicKey {
     /// Loads an X.509 SubjectPublicKeyInfo `BEGIN PUBLIC KEY` PEM.
     pub fn from_spki_pem(pem: &str) -> Result<Self, KeyError> {
-        let der = pem_to_der(pem, "PUBLIC KEY")?;
-        Self::from_spki_der(&der)
+        Self::from_spki_der(&pem_to_der(pem, "PUBLIC KEY")?)
     }
 
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        let public =
-            PublicEncryptingKey::from_der(der).map_err(|e| KeyError::Rejected(e.to_string()))?;
-        let encrypting = OaepPublicEncryptingKey::new(public)
-            .map_err(|_| KeyError::Rejected("not usable for OAEP".into()))?;
+        let public = PublicEncryptingKey::from_der(der).map_err(rejected)?;
+        let encrypting = OaepPublicEncryptingKey::new(public).map_err(not_oaep)?;
         Ok(Self {
             kid: key_id(der),
             spki: der.to_vec(),
             encrypting: std::sync::Arc::new(encrypting),
         })
-    }
-
-    #[must_use]
-    pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
-        self.kid = kid.into();
-        self
-    }
-
-    /// The key id envelopes signed by the matching private key carry.
-    pub fn kid(&self) -> &str {
-        &self.kid
     }
 }
 
@@ -382,6 +367,16 @@ fn signed_text(env: &Envelope) -> String {
         "{}|{}|{}|{}|{}|{}",
         env.kid, env.ts, env.nonce, env.key, env.iv, env.payload
     )
+}
+
+/// A key the crypto library refused, with its reason.
+fn rejected(e: impl fmt::Display) -> KeyError {
+    KeyError::Rejected(e.to_string())
+}
+
+/// An RSA key that cannot do OAEP (SHA-256) wrapping.
+fn not_oaep<E>(_: E) -> KeyError {
+    KeyError::Rejected("not usable for OAEP".into())
 }
 
 /// Decodes one PEM block of the given label (RFC 7468, base64 body).
