@@ -5,10 +5,25 @@ use std::time::Duration;
 use paychat_sandbox_llm::Config;
 use serde_json::{Value, json};
 
-use crate::helpers::{expected_answer, marker, read_stream, spawn, spawn_with};
+use crate::helpers::{TestServer, expected_answer, marker, read_stream, spawn, spawn_with};
 
 fn ask(model: &str, text: &str, stream: bool) -> Value {
     json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": text}]})
+}
+
+/// Sends one user message `text` to `model` as `key` (none: no `Authorization`).
+async fn send(
+    server: &TestServer,
+    key: Option<&str>,
+    model: &str,
+    text: &str,
+    stream: bool,
+) -> reqwest::Response {
+    server
+        .chat(key, &ask(model, text, stream))
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn error_of(response: reqwest::Response) -> Value {
@@ -18,11 +33,7 @@ async fn error_of(response: reqwest::Response) -> Value {
 #[tokio::test]
 async fn missing_key_is_401() {
     let server = spawn().await;
-    let response = server
-        .chat(None, &ask("sandbox-chat", "x", true))
-        .send()
-        .await
-        .unwrap();
+    let response = send(&server, None, "sandbox-chat", "x", true).await;
     assert_eq!(response.status(), 401);
     let error = error_of(response).await;
     assert_eq!(error["type"], "invalid_request_error");
@@ -37,29 +48,17 @@ async fn configured_key_list_refuses_other_keys() {
         ..Config::default()
     })
     .await;
-    let response = server
-        .chat(Some("sk-other-key"), &ask("sandbox-chat", "x", false))
-        .send()
-        .await
-        .unwrap();
+    let response = send(&server, Some("sk-other-key"), "sandbox-chat", "x", false).await;
     assert_eq!(response.status(), 401);
     assert_eq!(error_of(response).await["code"], "invalid_api_key");
-    let response = server
-        .chat(Some("sk-allowed"), &ask("sandbox-chat", "x", false))
-        .send()
-        .await
-        .unwrap();
+    let response = send(&server, Some("sk-allowed"), "sandbox-chat", "x", false).await;
     assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]
 async fn fault_models_answer_their_status_before_streaming() {
     let server = spawn().await;
-    let response = server
-        .chat(Some("sk-test"), &ask("fault-429", "x", true))
-        .send()
-        .await
-        .unwrap();
+    let response = send(&server, Some("sk-test"), "fault-429", "x", true).await;
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "1");
     let error = error_of(response).await;
@@ -73,19 +72,11 @@ async fn fault_models_answer_their_status_before_streaming() {
         .unwrap();
     assert_eq!(response.headers()["retry-after"], "7");
 
-    let response = server
-        .chat(Some("sk-test"), &ask("fault-401", "x", true))
-        .send()
-        .await
-        .unwrap();
+    let response = send(&server, Some("sk-test"), "fault-401", "x", true).await;
     assert_eq!(response.status(), 401);
     assert_eq!(error_of(response).await["code"], "invalid_api_key");
 
-    let response = server
-        .chat(Some("sk-test"), &ask("fault-500", "x", false))
-        .send()
-        .await
-        .unwrap();
+    let response = send(&server, Some("sk-test"), "fault-500", "x", false).await;
     assert_eq!(response.status(), 500);
     assert_eq!(error_of(response).await["type"], "server_error");
 }
@@ -94,24 +85,12 @@ async fn fault_models_answer_their_status_before_streaming() {
 async fn fault_keys_are_refused_and_recorded() {
     let server = spawn().await;
     let mark = marker("keys");
-    let bad = server
-        .chat(Some("sk-bad-1"), &ask("sandbox-chat", &mark, true))
-        .send()
-        .await
-        .unwrap();
+    let bad = send(&server, Some("sk-bad-1"), "sandbox-chat", &mark, true).await;
     assert_eq!(bad.status(), 401);
-    let limited = server
-        .chat(Some("sk-limited-1"), &ask("sandbox-chat", &mark, true))
-        .send()
-        .await
-        .unwrap();
+    let limited = send(&server, Some("sk-limited-1"), "sandbox-chat", &mark, true).await;
     assert_eq!(limited.status(), 429);
     assert!(limited.headers().contains_key("retry-after"));
-    let good = server
-        .chat(Some("sk-good"), &ask("sandbox-chat", &mark, true))
-        .send()
-        .await
-        .unwrap();
+    let good = send(&server, Some("sk-good"), "sandbox-chat", &mark, true).await;
     assert_eq!(good.status(), 200);
     read_stream(good).await;
 
@@ -130,11 +109,7 @@ async fn fault_keys_are_refused_and_recorded() {
 async fn cut_after_2_sends_two_chunks_then_aborts() {
     let server = spawn().await;
     let mark = marker("cut");
-    let response = server
-        .chat(Some("sk-test"), &ask("fault-cut-after-2", &mark, true))
-        .send()
-        .await
-        .unwrap();
+    let response = send(&server, Some("sk-test"), "fault-cut-after-2", &mark, true).await;
     assert_eq!(response.status(), 200);
     let streamed = read_stream(response).await;
     assert!(streamed.error.is_some(), "the body must end in an error");
@@ -164,11 +139,7 @@ async fn cut_after_2_sends_two_chunks_then_aborts() {
 async fn stall_sends_the_role_chunk_then_nothing() {
     let server = spawn().await;
     let mark = marker("stall");
-    let response = server
-        .chat(Some("sk-test"), &ask("fault-stall", &mark, true))
-        .send()
-        .await
-        .unwrap();
+    let response = send(&server, Some("sk-test"), "fault-stall", &mark, true).await;
     assert_eq!(response.status(), 200);
     let mut response = response;
     let first = response.chunk().await.unwrap().unwrap();
