@@ -317,15 +317,7 @@ async fn logout_ends_the_session() {
     let app = spawn_accounts_app(&[]).await;
     let address = email("logout");
     let (_, token) = app.signed_up(&address, PASSWORD).await;
-    let other = app
-        .login(&address, PASSWORD)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other = app.login_token(&address, PASSWORD).await;
     assert_eq!(app.me(&token).await.status(), 200);
 
     let logout = |token: String| {
@@ -367,19 +359,9 @@ async fn password_reset_ends_every_session_and_changes_the_password() {
     let app = spawn_accounts_app(&[]).await;
     let address = email("reset");
     let (_, token_a) = app.signed_up(&address, PASSWORD).await;
-    let token_b = app
-        .login(&address, PASSWORD)
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token_b = app.login_token(&address, PASSWORD).await;
 
-    let res = app
-        .post("/api/auth/password-reset", &json!({"email": address}))
-        .await;
+    let res = app.request_reset(&address).await;
     assert_eq!(res.status(), 202);
     let mails = wait_for_mails(&address, 2).await;
     let mail = &mails[0];
@@ -449,9 +431,7 @@ async fn password_reset_ends_every_session_and_changes_the_password() {
     expect_error(confirm(code, "yet another one").await, 400, "invalid_code").await;
 
     // An expired code.
-    let res = app
-        .post("/api/auth/password-reset", &json!({"email": address}))
-        .await;
+    let res = app.request_reset(&address).await;
     assert_eq!(res.status(), 202);
     let code = code_in(&wait_for_mails(&address, 3).await[0]);
     sqlx::query(
@@ -464,9 +444,7 @@ async fn password_reset_ends_every_session_and_changes_the_password() {
 
     // An unknown address: the same 202, and no mail.
     let ghost = email("ghost");
-    let res = app
-        .post("/api/auth/password-reset", &json!({"email": ghost}))
-        .await;
+    let res = app.request_reset(&ghost).await;
     assert_eq!(res.status(), 202);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(mails_to(&ghost).await.is_empty());

@@ -231,9 +231,7 @@ async fn emails_and_registrations_are_rate_limited() {
     let res = resend(address.clone()).await;
     assert!(res.headers().contains_key("retry-after"));
     expect_error(res, 429, "rate_limited").await;
-    let res = app
-        .post("/api/auth/password-reset", &json!({"email": address}))
-        .await;
+    let res = app.request_reset(&address).await;
     expect_error(res, 429, "rate_limited").await;
     assert_eq!(wait_for_mails(&address, 2).await.len(), 2);
 

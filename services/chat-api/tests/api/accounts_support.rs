@@ -176,13 +176,23 @@ impl TestApp {
             self.verify(&code).await,
             format!("{WEB_BASE}/verify/success")
         );
+        (user_id, self.login_token(email, password).await)
+    }
+
+    /// Logs in (which must succeed); answers the new session's token.
+    pub async fn login_token(&self, email: &str, password: &str) -> String {
         let res = self.login(email, password).await;
         assert_eq!(res.status(), 200);
-        let token = res.json::<Value>().await.unwrap()["token"]
+        res.json::<Value>().await.unwrap()["token"]
             .as_str()
             .unwrap()
-            .to_owned();
-        (user_id, token)
+            .to_owned()
+    }
+
+    /// Asks for a password-reset email for `email`.
+    pub async fn request_reset(&self, email: &str) -> reqwest::Response {
+        self.post("/api/auth/password-reset", &json!({ "email": email }))
+            .await
     }
 
     pub async fn me(&self, token: &str) -> reqwest::Response {

@@ -240,6 +240,42 @@ impl ChatTest {
             .bearer_auth(&user.token)
     }
 
+    /// `GET path` as `user`; answers the JSON body.
+    pub async fn get_json(&self, user: &User, path: &str) -> Value {
+        self.get(user, path)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// `PATCH /api/chat/rooms/{room}` with a new title, as `user`.
+    pub async fn rename_room(&self, user: &User, room: &str, title: &str) -> reqwest::Response {
+        self.request(
+            reqwest::Method::PATCH,
+            user,
+            &format!("/api/chat/rooms/{room}"),
+        )
+        .json(&json!({ "title": title }))
+        .send()
+        .await
+        .unwrap()
+    }
+
+    /// `DELETE /api/chat/rooms/{room}`, as `user`.
+    pub async fn delete_room(&self, user: &User, room: &str) -> reqwest::Response {
+        self.request(
+            reqwest::Method::DELETE,
+            user,
+            &format!("/api/chat/rooms/{room}"),
+        )
+        .send()
+        .await
+        .unwrap()
+    }
+
     pub fn complete(&self, user: &User, body: &Value) -> reqwest::RequestBuilder {
         self.app
             .client

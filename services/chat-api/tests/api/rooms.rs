@@ -1,7 +1,6 @@
 //! Rooms and history: listing with cursors, messages, rename, soft delete,
 //! and another user's room answered as not found.
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::chat_support::{ChatTest, User, expected_answer, spawn_chat};
@@ -100,14 +99,7 @@ async fn history_rename_and_soft_delete() {
     let s2 = t.ask(&user, "second question", Some(&room)).await;
 
     let path = format!("/api/chat/rooms/{room}/messages");
-    let p1: Value = t
-        .get(&user, &format!("{path}?limit=3"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let p1 = t.get_json(&user, &format!("{path}?limit=3")).await;
     let items = p1["items"].as_array().unwrap();
     assert_eq!(items.len(), 3);
     assert_eq!(items[0]["role"], "user");
@@ -127,42 +119,22 @@ async fn history_rename_and_soft_delete() {
     assert_eq!(items[2]["content"], "second question");
     assert_eq!(items[2]["parent_id"], items[1]["id"]);
     let cursor = p1["next_cursor"].as_str().unwrap();
-    let p2: Value = t
-        .get(&user, &format!("{path}?limit=3&cursor={cursor}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let p2 = t
+        .get_json(&user, &format!("{path}?limit=3&cursor={cursor}"))
+        .await;
     assert_eq!(p2["items"].as_array().unwrap().len(), 1);
     assert_eq!(p2["items"][0]["id"], s2.event("meta")["answer_id"]);
     assert!(p2["next_cursor"].is_null());
 
-    let room_path = format!("/api/chat/rooms/{room}");
-    let renamed = t
-        .request(Method::PATCH, &user, &room_path)
-        .json(&json!({"title": "  Renamed  "}))
-        .send()
-        .await
-        .unwrap();
+    let renamed = t.rename_room(&user, &room, "  Renamed  ").await;
     assert_eq!(renamed.status(), 200);
     let body: Value = renamed.json().await.unwrap();
     assert_eq!(body["title"], "Renamed");
     assert_eq!(body["id"], json!(room));
-    let empty = t
-        .request(Method::PATCH, &user, &room_path)
-        .json(&json!({"title": " "}))
-        .send()
-        .await
-        .unwrap();
+    let empty = t.rename_room(&user, &room, " ").await;
     assert_eq!(empty.status(), 400);
 
-    let deleted = t
-        .request(Method::DELETE, &user, &room_path)
-        .send()
-        .await
-        .unwrap();
+    let deleted = t.delete_room(&user, &room).await;
     assert_eq!(deleted.status(), 204);
     let flag: i8 = sqlx::query_scalar("SELECT is_deleted FROM chat_room WHERE id = ?")
         .bind(room.parse::<i64>().unwrap())
@@ -170,21 +142,10 @@ async fn history_rename_and_soft_delete() {
         .await
         .unwrap();
     assert_eq!(flag, 1);
-    let list: Value = t
-        .get(&user, "/api/chat/rooms")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = t.get_json(&user, "/api/chat/rooms").await;
     assert!(list["items"].as_array().unwrap().is_empty());
     assert_eq!(t.get(&user, &path).send().await.unwrap().status(), 404);
-    let again = t
-        .request(Method::DELETE, &user, &room_path)
-        .send()
-        .await
-        .unwrap();
+    let again = t.delete_room(&user, &room).await;
     assert_eq!(again.status(), 404);
     // A deleted room takes no more questions.
     let s = t
@@ -200,36 +161,19 @@ async fn another_users_room_is_not_found() {
     let other = t.user(0).await;
     let s = t.ask(&owner, "private", None).await;
     let room = s.event("meta")["room_id"].as_str().unwrap().to_owned();
-    let room_path = format!("/api/chat/rooms/{room}");
     let messages = t
-        .get(&other, &format!("{room_path}/messages"))
+        .get(&other, &format!("/api/chat/rooms/{room}/messages"))
         .send()
         .await
         .unwrap();
     assert_eq!(messages.status(), 404);
     let body: Value = messages.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
-    let patch = t
-        .request(Method::PATCH, &other, &room_path)
-        .json(&json!({"title": "mine now"}))
-        .send()
-        .await
-        .unwrap();
+    let patch = t.rename_room(&other, &room, "mine now").await;
     assert_eq!(patch.status(), 404);
-    let delete = t
-        .request(Method::DELETE, &other, &room_path)
-        .send()
-        .await
-        .unwrap();
+    let delete = t.delete_room(&other, &room).await;
     assert_eq!(delete.status(), 404);
-    let list: Value = t
-        .get(&other, "/api/chat/rooms")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = t.get_json(&other, "/api/chat/rooms").await;
     assert!(list["items"].as_array().unwrap().is_empty());
     // Still the owner's, untouched.
     let title: String =
