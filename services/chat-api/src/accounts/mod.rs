@@ -116,6 +116,25 @@ async fn mail_limits(state: &AppState, email: &Email, ip: IpAddr) -> Result<(), 
         .await
 }
 
+/// What the endpoints built on [`mail_code_if`] answer, for their OpenAPI
+/// entries: the same 202 whether or not the address has an account.
+#[derive(utoipa::IntoResponses)]
+#[expect(
+    dead_code,
+    reason = "describes responses for the OpenAPI document only"
+)]
+enum MailCodeResponses {
+    #[response(
+        status = 202,
+        description = "Accepted (whether or not the address has an account)"
+    )]
+    Accepted,
+    #[response(status = 400, description = "`invalid_email`")]
+    InvalidEmail,
+    #[response(status = 429, description = "`rate_limited`, with `Retry-After`")]
+    RateLimited,
+}
+
 /// Emails a fresh code of kind `biz` to `email` if it has an account that
 /// `wanted` accepts, after counting the email against the caller's limits.
 /// Answers 202 either way, so the address cannot be probed.

@@ -15,7 +15,9 @@ use utoipa::IntoParams;
 use super::codes::{self, BizType, NewCode};
 use super::domain::{Email, Nickname, Password};
 use super::types::{EmailRequest, RegisterRequest, RegisterResponse, role_from_db};
-use super::{mail_code_if, mail_limits, mailer, password, queries, retryable, send};
+use super::{
+    MailCodeResponses, mail_code_if, mail_limits, mailer, password, queries, retryable, send,
+};
 use crate::state::AppState;
 
 /// Creates the account (or, for an address registered but never verified,
@@ -246,11 +248,7 @@ async fn consume_verification(
     path = "/api/auth/resend-verification",
     tag = "accounts",
     request_body = EmailRequest,
-    responses(
-        (status = 202, description = "Accepted (whether or not the address has an account)"),
-        (status = 400, description = "`invalid_email`"),
-        (status = 429, description = "`rate_limited`, with `Retry-After`"),
-    )
+    responses(MailCodeResponses)
 )]
 pub async fn resend_verification(
     State(state): State<AppState>,

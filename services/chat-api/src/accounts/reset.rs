@@ -10,7 +10,7 @@ use super::codes::{self, BizType};
 use super::domain::Password;
 use super::queries::{self, CodeRow};
 use super::types::{EmailRequest, ResetConfirmRequest};
-use super::{mail_code_if, mailer, password};
+use super::{MailCodeResponses, mail_code_if, mailer, password};
 use crate::state::AppState;
 
 /// Emails a reset link if the address has an account. Always 202, so the
@@ -20,11 +20,7 @@ use crate::state::AppState;
     path = "/api/auth/password-reset",
     tag = "accounts",
     request_body = EmailRequest,
-    responses(
-        (status = 202, description = "Accepted (whether or not the address has an account)"),
-        (status = 400, description = "`invalid_email`"),
-        (status = 429, description = "`rate_limited`, with `Retry-After`"),
-    )
+    responses(MailCodeResponses)
 )]
 pub async fn request_reset(
     State(state): State<AppState>,
