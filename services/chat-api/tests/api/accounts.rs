@@ -93,11 +93,7 @@ async fn register_verify_login_and_read_the_profile() {
         app.verify(&code).await,
         format!("{WEB_BASE}/verify/success")
     );
-    let (verified,): (bool,) = sqlx::query_as("SELECT verified FROM chat_user_binding_email")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert!(verified);
+    assert!(app.email_verified().await);
     let (used, ip): (bool, Option<String>) =
         sqlx::query_as("SELECT is_used, verify_ip FROM sys_email_verify_code")
             .fetch_one(&app.db)
@@ -194,11 +190,7 @@ async fn bad_expired_and_missing_codes_redirect_with_a_reason() {
     .await
     .unwrap();
     assert_eq!(app.verify(&code).await, failure("expired"));
-    let (verified,): (bool,) = sqlx::query_as("SELECT verified FROM chat_user_binding_email")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert!(!verified);
+    assert!(!app.email_verified().await);
 }
 
 #[tokio::test]
@@ -249,17 +241,13 @@ async fn unverified_addresses_are_resent_and_verified_ones_are_taken() {
 async fn resend_verification_answers_202_without_revealing_accounts() {
     let app = spawn_accounts_app(&[]).await;
     let unknown = email("nobody");
-    let res = app
-        .post("/api/auth/resend-verification", &json!({"email": unknown}))
-        .await;
+    let res = app.resend_verification(&unknown).await;
     assert_eq!(res.status(), 202);
 
     let pending = email("pending");
     assert_eq!(app.register(&pending, PASSWORD).await.status(), 201);
     wait_for_mails(&pending, 1).await;
-    let res = app
-        .post("/api/auth/resend-verification", &json!({"email": pending}))
-        .await;
+    let res = app.resend_verification(&pending).await;
     assert_eq!(res.status(), 202);
     let mails = wait_for_mails(&pending, 2).await;
     // Both links work until one is used.
@@ -269,9 +257,7 @@ async fn resend_verification_answers_202_without_revealing_accounts() {
     );
 
     // A verified address gets nothing more.
-    let res = app
-        .post("/api/auth/resend-verification", &json!({"email": pending}))
-        .await;
+    let res = app.resend_verification(&pending).await;
     assert_eq!(res.status(), 202);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(mails_to(&pending).await.len(), 2);
@@ -518,11 +504,7 @@ async fn admin_emails_get_the_admin_role() {
     )])
     .await;
     let (_, token) = app.signed_up(&boss, PASSWORD).await;
-    let (role,): (String,) = sqlx::query_as("SELECT role FROM chat_user")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(role, "admin", "stored at registration");
+    assert_eq!(app.stored_role().await, "admin", "stored at registration");
     let me: Value = app.me(&token).await.json().await.unwrap();
     assert_eq!(me["role"], "admin");
 
@@ -533,11 +515,7 @@ async fn admin_emails_get_the_admin_role() {
         .unwrap();
     let res = app.login(&boss, PASSWORD).await;
     assert_eq!(res.json::<Value>().await.unwrap()["user"]["role"], "admin");
-    let (role,): (String,) = sqlx::query_as("SELECT role FROM chat_user")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(role, "admin");
+    assert_eq!(app.stored_role().await, "admin");
 
     let (_, token) = app.signed_up(&email("plain"), PASSWORD).await;
     let me: Value = app.me(&token).await.json().await.unwrap();

@@ -220,15 +220,8 @@ async fn emails_and_registrations_are_rate_limited() {
     .await;
     let address = email("mails");
     assert_eq!(app.register(&address, PASSWORD).await.status(), 201);
-    let resend = |address: String| {
-        let app = &app;
-        async move {
-            app.post("/api/auth/resend-verification", &json!({"email": address}))
-                .await
-        }
-    };
-    assert_eq!(resend(address.clone()).await.status(), 202);
-    let res = resend(address.clone()).await;
+    assert_eq!(app.resend_verification(&address).await.status(), 202);
+    let res = app.resend_verification(&address).await;
     assert!(res.headers().contains_key("retry-after"));
     expect_error(res, 429, "rate_limited").await;
     let res = app.request_reset(&address).await;
@@ -236,9 +229,9 @@ async fn emails_and_registrations_are_rate_limited() {
     assert_eq!(wait_for_mails(&address, 2).await.len(), 2);
 
     // The IP's budget (6, four spent above) is shared by every address.
-    assert_eq!(resend(email("a")).await.status(), 202);
-    assert_eq!(resend(email("b")).await.status(), 202);
-    let res = resend(email("c")).await;
+    assert_eq!(app.resend_verification(&email("a")).await.status(), 202);
+    assert_eq!(app.resend_verification(&email("b")).await.status(), 202);
+    let res = app.resend_verification(&email("c")).await;
     expect_error(res, 429, "rate_limited").await;
 
     // Registrations per IP: two attempts in the window (valid or not), then 429.

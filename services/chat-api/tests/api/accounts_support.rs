@@ -189,6 +189,12 @@ impl TestApp {
             .to_owned()
     }
 
+    /// Asks for a fresh verification email for `email`.
+    pub async fn resend_verification(&self, email: &str) -> reqwest::Response {
+        self.post("/api/auth/resend-verification", &json!({ "email": email }))
+            .await
+    }
+
     /// Asks for a password-reset email for `email`.
     pub async fn request_reset(&self, email: &str) -> reqwest::Response {
         self.post("/api/auth/password-reset", &json!({ "email": email }))
@@ -202,6 +208,24 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Whether the one email binding in this test's database is verified.
+    pub async fn email_verified(&self) -> bool {
+        let (verified,): (bool,) = sqlx::query_as("SELECT verified FROM chat_user_binding_email")
+            .fetch_one(&self.db)
+            .await
+            .unwrap();
+        verified
+    }
+
+    /// The role stored for the one user in this test's database.
+    pub async fn stored_role(&self) -> String {
+        let (role,): (String,) = sqlx::query_as("SELECT role FROM chat_user")
+            .fetch_one(&self.db)
+            .await
+            .unwrap();
+        role
     }
 
     pub async fn count(&self, sql: &'static str) -> i64 {
