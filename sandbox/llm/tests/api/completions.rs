@@ -26,8 +26,7 @@ async fn stream_sends_role_content_finish_usage_and_done_in_order() {
         "text/event-stream; charset=utf-8"
     );
     let streamed = read_stream(response).await;
-    assert!(streamed.error.is_none(), "clean end expected");
-    assert_eq!(streamed.data.last().map(String::as_str), Some("[DONE]"));
+    streamed.assert_clean_end();
 
     let chunks = streamed.chunks();
     let id = chunks[0]["id"].as_str().unwrap();
@@ -91,8 +90,7 @@ async fn stream_without_usage_ends_with_finish_then_done() {
         .await
         .unwrap();
     let streamed = read_stream(response).await;
-    assert!(streamed.error.is_none());
-    assert_eq!(streamed.data.last().map(String::as_str), Some("[DONE]"));
+    streamed.assert_clean_end();
     let chunks = streamed.chunks();
     let last = chunks.last().unwrap();
     assert_eq!(last["choices"][0]["finish_reason"], "stop");

@@ -86,6 +86,12 @@ impl Streamed {
             .collect()
     }
 
+    /// Asserts the body ended cleanly: no transport error, `[DONE]` last.
+    pub fn assert_clean_end(&self) {
+        assert!(self.error.is_none(), "clean end expected: {:?}", self.error);
+        assert_eq!(self.data.last().map(String::as_str), Some("[DONE]"));
+    }
+
     /// The `delta.content` of every chunk after the role chunk that has one.
     pub fn contents(&self) -> Vec<String> {
         self.chunks()

@@ -21,8 +21,7 @@ async fn carries_a_thousand_concurrent_streams() {
                 .await
                 .unwrap();
             let streamed = read_stream(response).await;
-            assert!(streamed.error.is_none());
-            assert_eq!(streamed.data.last().map(String::as_str), Some("[DONE]"));
+            streamed.assert_clean_end();
             assert_eq!(streamed.contents().concat(), expected_answer(&prompt));
         }
     });
