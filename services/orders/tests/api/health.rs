@@ -5,7 +5,9 @@ async fn health_ready_metrics_and_openapi_answer() {
     let app = spawn_app().await;
     for path in ["/healthz", "/readyz", "/metrics", "/api-docs/openapi.json"] {
         let res = app.client.get(app.url(path)).send().await.unwrap();
-        assert_eq!(res.status(), 200, "{path}");
+        let status = res.status();
+        let body = res.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "{path}: {body}");
     }
     let doc: serde_json::Value = app
         .client
