@@ -24,6 +24,25 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}", &id[..16])
 }
 
+/// Whether `check` comes true within `limit`, asked every 100 ms: for what
+/// lands a moment later by design (a message through the broker, a save in a
+/// task of its own, a readiness probe whose checks each have a second on a busy
+/// machine), never for what must hold at once.
+pub async fn eventually<F, Fut>(limit: std::time::Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    check().await
+}
+
 /// Creates `paychat_test_<random>`, applies the migrations and returns its URL.
 pub async fn fresh_database() -> anyhow::Result<String> {
     let base = base_url();

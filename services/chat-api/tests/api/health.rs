@@ -1,12 +1,22 @@
+use std::time::Duration;
+
+use paychat_common::testing::eventually;
+
 use crate::helpers::spawn_app;
 
 #[tokio::test]
 async fn health_ready_metrics_and_openapi_answer() {
     let app = spawn_app().await;
-    for path in ["/healthz", "/readyz", "/metrics", "/api-docs/openapi.json"] {
+    for path in ["/healthz", "/metrics", "/api-docs/openapi.json"] {
         let res = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 200, "{path}");
     }
+    let ready = eventually(Duration::from_secs(5), || async {
+        let res = app.client.get(app.url("/readyz")).send().await;
+        res.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    assert!(ready, "/readyz never answered 200 with every dependency up");
     let res = app
         .client
         .get(app.url("/healthz"))

@@ -3,7 +3,7 @@
 //! (accounts live in chat-api: we insert `chat_user` and create a session).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use paychat_common::auth::{Role, Sessions};
 use paychat_common::redis::Keys;
@@ -208,21 +208,7 @@ impl TestApp {
     }
 }
 
-/// Polls `check` until it is true or `limit` passes.
-pub async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    check().await
-}
+pub use paychat_common::testing::eventually;
 
 pub async fn error_code(res: reqwest::Response) -> (u16, Value) {
     let status = res.status().as_u16();

@@ -592,18 +592,18 @@ async fn payment_gateway_refuses_bad_envelopes_without_calling_alipay() {
     };
 
     // Ready: its database, Redis and broker answer.
-    let ready: Value = t
-        .http
-        .get(format!("{}/readyz", t.gateway))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        ready["checks"],
-        json!({"database": "ok", "redis": "ok", "broker": "ok"})
+    let ready_url = format!("{}/readyz", t.gateway);
+    let ready = eventually(Duration::from_secs(5), || async {
+        let Ok(res) = t.http.get(&ready_url).send().await else {
+            return false;
+        };
+        let checks = res.json::<Value>().await.unwrap_or_default()["checks"].clone();
+        checks == json!({"database": "ok", "redis": "ok", "broker": "ok"})
+    })
+    .await;
+    assert!(
+        ready,
+        "the gateway never reported its database, Redis and broker ready"
     );
 
     let victim = "123456789_9";
