@@ -30,10 +30,16 @@ pub fn options(config: &CommonConfig) -> anyhow::Result<MySqlConnectOptions> {
 /// order and every streamed answer's first token, and a busy connection has
 /// just proved itself alive.
 pub fn pool(config: &CommonConfig) -> anyhow::Result<MySqlPool> {
-    Ok(MySqlPoolOptions::new()
+    Ok(ping_when_idle(MySqlPoolOptions::new())
         .max_connections(config.database_max_connections)
         .acquire_timeout(Duration::from_millis(config.database_connect_timeout_ms))
         .idle_timeout(Duration::from_secs(300))
+        .connect_lazy_with(options(config)?))
+}
+
+/// Pool options that ping a connection before use only after it sat idle.
+pub fn ping_when_idle(options: MySqlPoolOptions) -> MySqlPoolOptions {
+    options
         .test_before_acquire(false)
         .before_acquire(|conn, meta| {
             Box::pin(async move {
@@ -43,7 +49,6 @@ pub fn pool(config: &CommonConfig) -> anyhow::Result<MySqlPool> {
                 Ok(true)
             })
         })
-        .connect_lazy_with(options(config)?))
 }
 
 /// A connection idle this long may have been dropped by the server or a proxy.

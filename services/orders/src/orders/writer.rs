@@ -41,9 +41,6 @@ pub const WRITERS: usize = 2;
 /// table and size, kept for the life of the connection.
 const STATEMENT_CACHE: usize = 6 * MAX_BATCH;
 
-/// A connection idle this long may have been dropped by the server.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
-
 struct Job {
     record: OrderRecord,
     answer: oneshot::Sender<Result<(), OrderError>>,
@@ -62,20 +59,11 @@ impl OrderWriter {
         let options = (*db.connect_options())
             .clone()
             .statement_cache_capacity(STATEMENT_CACHE);
-        let pool = MySqlPoolOptions::new()
+        // A writer's connection is busy all the time under load: a ping
+        // before each batch would be one more round trip for nothing.
+        let pool = paychat_common::db::ping_when_idle(MySqlPoolOptions::new())
             .max_connections(u32::try_from(WRITERS).unwrap_or(1))
             .acquire_timeout(db.options().get_acquire_timeout())
-            // A writer's connection is busy all the time under load: a ping
-            // before each batch would be one more round trip for nothing.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for > IDLE_BEFORE_PING {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
             .connect_lazy_with(options);
         let (jobs, queue) = mpsc::channel(4 * MAX_BATCH);
         let queue = Arc::new(Mutex::new(queue));
