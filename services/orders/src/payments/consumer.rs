@@ -10,67 +10,28 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, QueueDeclareOptions,
-};
-use lapin::types::FieldTable;
 use paychat_common::payment::{PaymentSucceeded, succeeded_queue};
 
 use super::fulfil::{Payment, fulfil, retry};
 use crate::state::AppState;
 use crate::timeouts::broker::attempts;
+use crate::timeouts::queue::{self, Consumer};
 
 /// Runs for the life of the process, reconnecting after broker failures.
 pub async fn run(state: AppState) {
     // The job that retries what this consumer parks lives and dies with it.
     tokio::spawn(retry::run(state.clone()));
-    loop {
-        if let Err(e) = consume(&state).await {
-            tracing::warn!(
-                error = format!("{e:#}"),
-                "payment consumer stopped; reconnecting"
-            );
-            state.broker.reset().await;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-async fn consume(state: &AppState) -> anyhow::Result<()> {
-    let (channel, _) = state.broker.channel().await?;
-    let queue = succeeded_queue(&state.config.common.amqp_prefix);
-    channel
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
-    channel
-        .basic_qos(
-            state.config.payments.payment_consumer_prefetch,
-            BasicQosOptions::default(),
-        )
-        .await?;
-    let mut deliveries = channel
-        .basic_consume(
-            queue.as_str().into(),
-            "".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    while let Some(delivery) = deliveries.next().await {
-        let delivery = delivery?;
-        let state = state.clone();
-        tokio::spawn(async move { handle(&state, delivery).await });
-    }
-    anyhow::bail!("the payment consumer stream ended")
+    let consumer = Consumer {
+        name: "payment",
+        queue: succeeded_queue(&state.config.common.amqp_prefix),
+        declare: true,
+        prefetch: state.config.payments.payment_consumer_prefetch,
+    };
+    queue::run(state, consumer, |state, delivery| async move {
+        handle(&state, delivery).await
+    })
+    .await
 }
 
 /// Reads an event into a payment.
@@ -165,17 +126,10 @@ async fn failed(state: &AppState, delivery: &Delivery, payment: &Payment, error:
 /// hammered.
 async fn requeue(delivery: &Delivery) {
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let _ = delivery
-        .nack(BasicNackOptions {
-            requeue: true,
-            ..Default::default()
-        })
-        .await;
+    queue::requeue(delivery).await;
 }
 
 async fn ack(delivery: &Delivery) {
-    if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
-        // The broker redelivers it; fulfilment is idempotent.
-        tracing::warn!(error = %e, "could not ack a payment event");
-    }
+    // The broker redelivers it; fulfilment is idempotent.
+    queue::ack(delivery, "payment event").await;
 }

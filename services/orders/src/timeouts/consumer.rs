@@ -6,52 +6,25 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
-use lapin::types::FieldTable;
 
 use super::broker::{TIMEOUT_KEY, attempts};
 use super::message::TimeoutMessage;
+use super::queue::{self, Consumer};
 use crate::state::AppState;
 
 /// Runs for the life of the process, reconnecting after broker failures.
 pub async fn run(state: AppState) {
-    loop {
-        if let Err(e) = consume(&state).await {
-            tracing::warn!(
-                error = format!("{e:#}"),
-                "timeout consumer stopped; reconnecting"
-            );
-            state.broker.reset().await;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-}
-
-async fn consume(state: &AppState) -> anyhow::Result<()> {
-    let (channel, _) = state.broker.channel().await?;
-    channel
-        .basic_qos(
-            state.config.orders.consumer_prefetch,
-            BasicQosOptions::default(),
-        )
-        .await?;
-    let mut deliveries = channel
-        .basic_consume(
-            state.broker.names().timeout_queue.as_str().into(),
-            "".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    while let Some(delivery) = deliveries.next().await {
-        let delivery = delivery?;
-        // Prefetch bounds how many of these run at once.
-        let state = state.clone();
-        tokio::spawn(async move { handle(&state, delivery).await });
-    }
-    anyhow::bail!("the consumer stream ended")
+    let consumer = Consumer {
+        name: "timeout",
+        queue: state.broker.names().timeout_queue.clone(),
+        declare: false,
+        prefetch: state.config.orders.consumer_prefetch,
+    };
+    queue::run(state, consumer, |state, delivery| async move {
+        handle(&state, delivery).await
+    })
+    .await
 }
 
 async fn handle(state: &AppState, delivery: Delivery) {
@@ -96,12 +69,7 @@ async fn handle(state: &AppState, delivery: Delivery) {
                 Ok(()) => ack(&delivery).await,
                 Err(pe) => {
                     tracing::warn!(order_id, error = %pe, "could not requeue a timeout message; the broker redelivers it");
-                    let _ = delivery
-                        .nack(BasicNackOptions {
-                            requeue: true,
-                            ..Default::default()
-                        })
-                        .await;
+                    queue::requeue(&delivery).await;
                 }
             }
         }
@@ -109,10 +77,7 @@ async fn handle(state: &AppState, delivery: Delivery) {
 }
 
 async fn ack(delivery: &Delivery) {
-    if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
-        // The broker redelivers it; handling is idempotent.
-        tracing::warn!(error = %e, "could not ack a timeout message");
-    }
+    queue::ack(delivery, "timeout message").await;
 }
 
 async fn record_failure(state: &AppState, payload: &[u8], error: &str, retries: u32) {

@@ -7,6 +7,7 @@ pub mod consumer;
 pub mod message;
 pub mod outbox;
 pub mod payment;
+pub mod queue;
 
 use std::time::Duration;
 

@@ -1,0 +1,102 @@
+//! What every queue consumer here shares: the reconnect loop, bounded
+//! prefetch, one task per delivery, manual acks and requeueing nacks. What
+//! a delivery means, and what becomes of one that fails, stays with each
+//! consumer.
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+
+use crate::state::AppState;
+
+/// One queue and how to read it.
+pub struct Consumer {
+    /// Names the consumer in logs and errors ("payment", "timeout").
+    pub name: &'static str,
+    pub queue: String,
+    /// Declare the queue (durable) first, for queues another service fills.
+    pub declare: bool,
+    /// At most this many deliveries are unacked, and so handled, at once.
+    pub prefetch: u16,
+}
+
+/// Runs for the life of the process, reconnecting after broker failures;
+/// `handle` gets every delivery and must ack or nack it.
+pub async fn run<H, F>(state: AppState, consumer: Consumer, handle: H)
+where
+    H: Fn(AppState, Delivery) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        if let Err(e) = consume(&state, &consumer, &handle).await {
+            tracing::warn!(
+                error = format!("{e:#}"),
+                "{} consumer stopped; reconnecting",
+                consumer.name
+            );
+            state.broker.reset().await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+async fn consume<H, F>(state: &AppState, consumer: &Consumer, handle: &H) -> anyhow::Result<()>
+where
+    H: Fn(AppState, Delivery) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let (channel, _) = state.broker.channel().await?;
+    if consumer.declare {
+        channel
+            .queue_declare(
+                consumer.queue.as_str().into(),
+                QueueDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    channel
+        .basic_qos(consumer.prefetch, BasicQosOptions::default())
+        .await?;
+    let mut deliveries = channel
+        .basic_consume(
+            consumer.queue.as_str().into(),
+            "".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    while let Some(delivery) = deliveries.next().await {
+        let delivery = delivery?;
+        // Prefetch bounds how many of these run at once.
+        tokio::spawn(handle(state.clone(), delivery));
+    }
+    anyhow::bail!("the {} consumer stream ended", consumer.name)
+}
+
+/// Acks a delivery; `what` names it in the warning if that fails.
+pub async fn ack(delivery: &Delivery, what: &str) {
+    if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
+        // The broker redelivers it; handling is idempotent.
+        tracing::warn!(error = %e, "could not ack a {what}");
+    }
+}
+
+/// Back to the queue as it is.
+pub async fn requeue(delivery: &Delivery) {
+    let _ = delivery
+        .nack(BasicNackOptions {
+            requeue: true,
+            ..Default::default()
+        })
+        .await;
+}
