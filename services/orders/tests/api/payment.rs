@@ -185,6 +185,39 @@ impl PayApp {
         res.json().await.unwrap()
     }
 
+    /// Pays through the API and returns the trade number of the QR code.
+    async fn out_trade_no(&self, user: &User, order_id: &str) -> String {
+        self.pay_ok(user, order_id).await["out_trade_no"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// A buyer with an order of `quantity` that has a QR code to pay:
+    /// the buyer, the order id and the trade number.
+    async fn order_with_qr(&self, product: &str, quantity: i64) -> (User, String, String) {
+        let (buyer, _) = self.buyer().await;
+        let order_id = self.order(&buyer, product, quantity).await;
+        let out_trade_no = self.out_trade_no(&buyer, &order_id).await;
+        (buyer, order_id, out_trade_no)
+    }
+
+    /// The buyer closes the order through the API.
+    async fn close(&self, user: &User, order_id: &str) -> reqwest::Response {
+        self.app
+            .post(user, &format!("/api/orders/{order_id}/close"), json!({}))
+            .await
+    }
+
+    /// How many refunds the order's payment history records.
+    async fn refunded_history_rows(&self, order_id: &str) -> i64 {
+        self.scalar_i64(
+            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = ? AND pay_status = 4",
+            order_id,
+        )
+        .await
+    }
+
     /// The buyer scans and pays at the sandbox (`drop`: no notify is sent).
     async fn sandbox_pays(&self, out_trade_no: &str, drop: bool) -> Value {
         let query = if drop { "?notify=drop" } else { "" };
@@ -651,17 +684,9 @@ async fn payment_gateway_refuses_bad_envelopes_without_calling_alipay() {
 async fn payment_after_the_order_closed_is_fulfilled_when_stock_allows() {
     let t = pay_app().await;
     let product = t.app.product(3, "5.00").await;
-    let (buyer, _) = t.buyer().await;
-    let order_id = t.order(&buyer, &product, 1).await;
-    let out_trade_no = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (buyer, order_id, out_trade_no) = t.order_with_qr(&product, 1).await;
     // Closed before the buyer scanned (Alipay has no trade yet, so it closes).
-    let res = t
-        .app
-        .post(&buyer, &format!("/api/orders/{order_id}/close"), json!({}))
-        .await;
+    let res = t.close(&buyer, &order_id).await;
     assert_eq!(res.status(), 200);
     assert_eq!(t.app.order_status(&order_id).await, 4);
     assert_eq!(t.app.redis_stock(&product).await, 3);
@@ -679,16 +704,8 @@ async fn payment_after_the_order_closed_is_fulfilled_when_stock_allows() {
 async fn payment_after_the_order_closed_is_refunded_when_stock_is_gone() {
     let t = pay_app().await;
     let product = t.app.product(1, "5.00").await;
-    let (buyer, _) = t.buyer().await;
-    let order_id = t.order(&buyer, &product, 1).await;
-    let out_trade_no = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let res = t
-        .app
-        .post(&buyer, &format!("/api/orders/{order_id}/close"), json!({}))
-        .await;
+    let (buyer, order_id, out_trade_no) = t.order_with_qr(&product, 1).await;
+    let res = t.close(&buyer, &order_id).await;
     assert_eq!(res.status(), 200);
     // Someone else takes the last unit.
     let (other, _) = t.buyer().await;
@@ -697,12 +714,7 @@ async fn payment_after_the_order_closed_is_refunded_when_stock_is_gone() {
     t.sandbox_pays(&out_trade_no, false).await;
     assert!(
         eventually(WAIT, || async {
-            t.scalar_i64(
-                "SELECT COUNT(*) FROM chat_order_history WHERE order_id = ? AND pay_status = 4",
-                &order_id,
-            )
-            .await
-                == 1
+            t.refunded_history_rows(&order_id).await == 1
         })
         .await,
         "no refund recorded"
@@ -727,12 +739,7 @@ async fn payment_whose_notify_never_arrives_is_settled_by_reconciliation() {
     )
     .await;
     let product = t.app.product(4, "2.50").await;
-    let (buyer, _) = t.buyer().await;
-    let order_id = t.order(&buyer, &product, 2).await;
-    let out_trade_no = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (buyer, order_id, out_trade_no) = t.order_with_qr(&product, 2).await;
     let paid = t.sandbox_pays(&out_trade_no, true).await;
     assert_eq!(paid["notify"], json!("dropped"));
     assert_eq!(t.app.order_status(&order_id).await, 1);
@@ -792,13 +799,7 @@ async fn payment_with_the_gateway_down_is_unavailable_and_the_order_stays_payabl
     let (status, _) = error_code(t.pay(&other, &order_id).await).await;
     assert_eq!(status, 404);
     let other_order = t.order(&other, &product, 1).await;
-    t.app
-        .post(
-            &other,
-            &format!("/api/orders/{other_order}/close"),
-            json!({}),
-        )
-        .await;
+    t.close(&other, &other_order).await;
     let (status, body) = error_code(t.pay(&other, &other_order).await).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -810,19 +811,11 @@ async fn payment_with_the_gateway_down_is_unavailable_and_the_order_stays_payabl
 async fn payment_order_timeout_asks_alipay_and_fulfils_a_paid_order() {
     let t = pay_app().await;
     let product = t.app.product(2, "3.00").await;
-    let (buyer, _) = t.buyer().await;
-    let order_id = t.order(&buyer, &product, 1).await;
-    let out_trade_no = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (buyer, order_id, out_trade_no) = t.order_with_qr(&product, 1).await;
     t.sandbox_pays(&out_trade_no, true).await;
     // The buyer (or the timeout) closes: the port queries first, finds it paid,
     // and fulfils instead of closing.
-    let res = t
-        .app
-        .post(&buyer, &format!("/api/orders/{order_id}/close"), json!({}))
-        .await;
+    let res = t.close(&buyer, &order_id).await;
     assert_eq!(res.status(), 409);
     assert_eq!(t.app.order_status(&order_id).await, 2);
     assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
@@ -833,12 +826,7 @@ async fn payment_of_the_wrong_amount_is_refunded_not_fulfilled() {
     use paychat_orders::payments::fulfil::{Fulfilled, Payment, fulfil};
     let t = pay_app().await;
     let product = t.app.product(2, "3.00").await;
-    let (buyer, _) = t.buyer().await;
-    let order_id = t.order(&buyer, &product, 1).await;
-    let out_trade_no = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (buyer, order_id, out_trade_no) = t.order_with_qr(&product, 1).await;
     let trade = t.sandbox_pays(&out_trade_no, true).await;
     let payment = Payment {
         order_id: order_id.parse().unwrap(),
@@ -856,14 +844,7 @@ async fn payment_of_the_wrong_amount_is_refunded_not_fulfilled() {
         fulfil(&t.app.state, &payment).await.unwrap(),
         Fulfilled::Refunded
     );
-    assert_eq!(
-        t.scalar_i64(
-            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = ? AND pay_status = 4",
-            &order_id
-        )
-        .await,
-        1
-    );
+    assert_eq!(t.refunded_history_rows(&order_id).await, 1);
     assert!(t.owned_codes(&buyer, &order_id).await.is_empty());
     assert_eq!(t.product_stock_sale(&product).await, (2, 0));
     // What Alipay reported paid went back (the same out_request_no: once).
@@ -892,12 +873,7 @@ async fn payment_of_the_wrong_amount_is_refunded_not_fulfilled() {
 async fn payment_through_two_qr_codes_fulfils_once_and_refunds_the_second() {
     let t = pay_app().await;
     let product = t.app.product(3, "4.00").await;
-    let (buyer, _) = t.buyer().await;
-    let order_id = t.order(&buyer, &product, 1).await;
-    let first = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (buyer, order_id, first) = t.order_with_qr(&product, 1).await;
     // The first QR code runs out here (Alipay's copy is still payable).
     sqlx::query(
         "UPDATE chat_order_history SET qr_expire_time = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND \
@@ -907,10 +883,7 @@ async fn payment_through_two_qr_codes_fulfils_once_and_refunds_the_second() {
     .execute(&t.app.db)
     .await
     .unwrap();
-    let second = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let second = t.out_trade_no(&buyer, &order_id).await;
     assert_eq!(second, format!("{order_id}_2"));
 
     // The buyer pays both.
@@ -919,12 +892,7 @@ async fn payment_through_two_qr_codes_fulfils_once_and_refunds_the_second() {
     t.sandbox_pays(&second, false).await;
     assert!(
         eventually(WAIT, || async {
-            t.scalar_i64(
-                "SELECT COUNT(*) FROM chat_order_history WHERE order_id = ? AND pay_status = 4",
-                &order_id,
-            )
-            .await
-                == 1
+            t.refunded_history_rows(&order_id).await == 1
         })
         .await,
         "the second payment was not refunded"
@@ -949,12 +917,7 @@ async fn payment_after_the_timeout_closed_the_order_is_still_honoured() {
     )
     .await;
     let product = t.app.product(2, "6.00").await;
-    let (buyer, _) = t.buyer().await;
-    let order_id = t.order(&buyer, &product, 1).await;
-    let out_trade_no = t.pay_ok(&buyer, &order_id).await["out_trade_no"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (buyer, order_id, out_trade_no) = t.order_with_qr(&product, 1).await;
     // The timeout message closes it through RabbitMQ (never scanned: closable).
     assert!(
         t.wait_for_status(&order_id, 4).await,
