@@ -9,13 +9,29 @@ use serde_json::{Value, json};
 
 use crate::chat_support::{ChatTest, User, marker, spawn_chat_with};
 
-async fn add_word(t: &ChatTest, admin: &User, word: &str) -> Value {
-    let res = t
-        .request(Method::POST, admin, "/api/admin/sensitive-words")
+/// `POST /api/admin/sensitive-words` with `word`, as `user`.
+async fn post_word(t: &ChatTest, user: &User, word: &str) -> reqwest::Response {
+    t.request(Method::POST, user, "/api/admin/sensitive-words")
         .json(&json!({ "word": word }))
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// `DELETE /api/admin/sensitive-words/{id}`, as `user`.
+async fn delete_word(t: &ChatTest, user: &User, id: &str) -> reqwest::Response {
+    t.request(
+        Method::DELETE,
+        user,
+        &format!("/api/admin/sensitive-words/{id}"),
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
+async fn add_word(t: &ChatTest, admin: &User, word: &str) -> Value {
+    let res = post_word(t, admin, word).await;
     assert_eq!(res.status(), 201);
     res.json().await.unwrap()
 }
@@ -57,25 +73,10 @@ async fn disguised_sensitive_words_are_refused_without_taking_a_time() {
     assert_eq!(t.times(&user).await, 1);
 
     // Listing, and deleting lets the word through again.
-    let list: Value = t
-        .get(&admin, "/api/admin/sensitive-words")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = t.get_json(&admin, "/api/admin/sensitive-words").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     let id = latin["id"].as_str().unwrap();
-    let del = t
-        .request(
-            Method::DELETE,
-            &admin,
-            &format!("/api/admin/sensitive-words/{id}"),
-        )
-        .send()
-        .await
-        .unwrap();
+    let del = delete_word(&t, &admin, id).await;
     assert_eq!(del.status(), 204);
     let flag: i32 = sqlx::query_scalar("SELECT is_deleted FROM chat_sensitive_word WHERE id = ?")
         .bind(id.parse::<i64>().unwrap())
@@ -83,15 +84,7 @@ async fn disguised_sensitive_words_are_refused_without_taking_a_time() {
         .await
         .unwrap();
     assert_eq!(flag, 1);
-    let again = t
-        .request(
-            Method::DELETE,
-            &admin,
-            &format!("/api/admin/sensitive-words/{id}"),
-        )
-        .send()
-        .await
-        .unwrap();
+    let again = delete_word(&t, &admin, id).await;
     assert_eq!(again.status(), 404);
     let s = t
         .stream(&user, json!({ "prompt": "this is forbidden" }))
@@ -104,12 +97,7 @@ async fn only_admins_manage_words_and_words_are_checked() {
     let t = spawn_chat_with(1, &[]).await;
     let admin = t.user_with(0, Role::Admin).await;
     let user = t.user(0).await;
-    let res = t
-        .request(Method::POST, &user, "/api/admin/sensitive-words")
-        .json(&json!({ "word": "x" }))
-        .send()
-        .await
-        .unwrap();
+    let res = post_word(&t, &user, "x").await;
     assert_eq!(res.status(), 403);
     assert_eq!(
         t.get(&user, "/api/admin/sensitive-words")
@@ -119,20 +107,10 @@ async fn only_admins_manage_words_and_words_are_checked() {
             .status(),
         403
     );
-    let blank = t
-        .request(Method::POST, &admin, "/api/admin/sensitive-words")
-        .json(&json!({ "word": " \u{200B} " }))
-        .send()
-        .await
-        .unwrap();
+    let blank = post_word(&t, &admin, " \u{200B} ").await;
     assert_eq!(blank.status(), 400);
     add_word(&t, &admin, "dup").await;
-    let dup = t
-        .request(Method::POST, &admin, "/api/admin/sensitive-words")
-        .json(&json!({ "word": "dup" }))
-        .send()
-        .await
-        .unwrap();
+    let dup = post_word(&t, &admin, "dup").await;
     assert_eq!(dup.status(), 409);
 }
 
