@@ -8,7 +8,7 @@ use crate::helpers::spawn_app;
 async fn health_ready_metrics_and_openapi_answer() {
     let app = spawn_app().await;
     for path in ["/healthz", "/metrics", "/api-docs/openapi.json"] {
-        let res = app.client.get(app.url(path)).send().await.unwrap();
+        let res = app.get_anonymous(path).await;
         let status = res.status();
         let body = res.text().await.unwrap_or_default();
         assert_eq!(status, 200, "{path}: {body}");
@@ -20,11 +20,8 @@ async fn health_ready_metrics_and_openapi_answer() {
     .await;
     assert!(ready, "/readyz never answered 200 with every dependency up");
     let doc: serde_json::Value = app
-        .client
-        .get(app.url("/api-docs/openapi.json"))
-        .send()
+        .get_anonymous("/api-docs/openapi.json")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

@@ -157,6 +157,30 @@ impl TestApp {
         .await
     }
 
+    /// Places an order of one product, asserting it is created; returns its body.
+    pub async fn order_body(&self, user: &User, product_id: &str, quantity: i64) -> Value {
+        let res = self.order_one(user, product_id, quantity).await;
+        assert_eq!(res.status(), 201);
+        res.json().await.unwrap()
+    }
+
+    /// Places an order of one product, asserting it is created; returns its id.
+    pub async fn order_id(&self, user: &User, product_id: &str, quantity: i64) -> String {
+        let body = self.order_body(user, product_id, quantity).await;
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The user closes the order through the API.
+    pub async fn close(&self, user: &User, order_id: &str) -> reqwest::Response {
+        self.post(user, &format!("/api/orders/{order_id}/close"), json!({}))
+            .await
+    }
+
+    /// A GET without a session.
+    pub async fn get_anonymous(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
     pub async fn get(&self, user: &User, path: &str) -> reqwest::Response {
         self.client
             .get(self.url(path))
@@ -214,4 +238,15 @@ pub async fn error_code(res: reqwest::Response) -> (u16, Value) {
     let status = res.status().as_u16();
     let body: Value = res.json().await.unwrap();
     (status, body)
+}
+
+/// Asserts the answer is the given status and error code; returns its body.
+pub async fn assert_error(res: reqwest::Response, status: u16, code: &str) -> Value {
+    let (actual, body) = error_code(res).await;
+    assert_eq!(
+        (actual, body["error"]["code"].as_str()),
+        (status, Some(code)),
+        "{body}"
+    );
+    body
 }

@@ -7,7 +7,9 @@ use paychat_orders::timeouts::Settled;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, User, error_code, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{
+    TestApp, User, assert_error, error_code, eventually, spawn_app, spawn_app_with,
+};
 
 #[tokio::test]
 async fn two_hundred_buyers_on_twenty_units_get_exactly_twenty_orders() {
@@ -136,12 +138,7 @@ async fn a_second_unpaid_order_is_refused_with_the_first_ones_id() {
     let app = spawn_app().await;
     let product = app.product(10, "1.00").await;
     let user = app.user().await;
-    let first: Value = app
-        .order_one(&user, &product, 1)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first: Value = app.order_body(&user, &product, 1).await;
     let (status, body) = error_code(app.order_one(&user, &product, 1).await).await;
     assert_eq!(status, 409);
     assert_eq!(body["error"]["code"], "unpaid_order_exists");
@@ -154,26 +151,15 @@ async fn closing_returns_the_stock_exactly_once() {
     let app = spawn_app().await;
     let product = app.product(10, "1.00").await;
     let user = app.user().await;
-    let order: Value = app
-        .order_one(&user, &product, 4)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let order: Value = app.order_body(&user, &product, 4).await;
     let id = order["id"].as_str().unwrap();
     assert_eq!(app.redis_stock(&product).await, 6);
-    let res = app
-        .post(&user, &format!("/api/orders/{id}/close"), json!({}))
-        .await;
+    let res = app.close(&user, id).await;
     assert_eq!(res.status(), 200);
     let closed: Value = res.json().await.unwrap();
     assert_eq!(closed["status"], "closed");
     assert_eq!(app.redis_stock(&product).await, 10);
-    let (status, body) = error_code(
-        app.post(&user, &format!("/api/orders/{id}/close"), json!({}))
-            .await,
-    )
-    .await;
+    let (status, body) = error_code(app.close(&user, id).await).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (409, Some("order_not_closable"))
@@ -206,12 +192,7 @@ async fn a_buyers_close_racing_the_timeout_gives_stock_back_once() {
     let mut orders = Vec::new();
     for _ in 0..100 {
         let user = app.user().await;
-        let order: Value = app
-            .order_one(&user, &product, 1)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let order: Value = app.order_body(&user, &product, 1).await;
         orders.push((user, order["id"].as_str().unwrap().to_owned()));
     }
     assert_eq!(app.redis_stock(&product).await, 0);
@@ -319,11 +300,7 @@ async fn bad_order_requests_are_refused_and_change_nothing() {
         .send()
         .await
         .unwrap();
-    let (status, body) = error_code(res).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("invalid_request"))
-    );
+    assert_error(res, 400, "invalid_request").await;
     let (status, body) = error_code(
         app.place_order(&user, "k", json!([{"product_id": "999", "quantity": 1}]))
             .await,
@@ -333,11 +310,12 @@ async fn bad_order_requests_are_refused_and_change_nothing() {
         (status, body["error"]["code"].as_str()),
         (404, Some("product_not_found"))
     );
-    let (status, body) = error_code(app.place_order(&user, "k", json!([])).await).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("invalid_request"))
-    );
+    assert_error(
+        app.place_order(&user, "k", json!([])).await,
+        400,
+        "invalid_request",
+    )
+    .await;
     let dup =
         json!([{"product_id": product, "quantity": 1}, {"product_id": product, "quantity": 1}]);
     let (status, _) = error_code(app.place_order(&user, "k", dup).await).await;
@@ -345,20 +323,22 @@ async fn bad_order_requests_are_refused_and_change_nothing() {
     let many: Vec<Value> = (1..=21)
         .map(|i| json!({"product_id": i.to_string(), "quantity": 1}))
         .collect();
-    let (status, body) = error_code(app.place_order(&user, "k", json!(many)).await).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("invalid_request"))
-    );
+    assert_error(
+        app.place_order(&user, "k", json!(many)).await,
+        400,
+        "invalid_request",
+    )
+    .await;
     // 10,000 items are more than the 64 KiB a body may hold: refused before parsing.
     let huge: Vec<Value> = (1..=10_000)
         .map(|i| json!({"product_id": i, "quantity": 1}))
         .collect();
-    let (status, body) = error_code(app.place_order(&user, "k", json!(huge)).await).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (413, Some("payload_too_large"))
-    );
+    assert_error(
+        app.place_order(&user, "k", json!(huge)).await,
+        413,
+        "payload_too_large",
+    )
+    .await;
     let long_remark =
         json!({"items": [{"product_id": product, "quantity": 1}], "remark": "x".repeat(501)});
     let res = app
@@ -384,11 +364,7 @@ async fn bad_order_requests_are_refused_and_change_nothing() {
         if let Some(key) = key {
             req = req.header("Idempotency-Key", key);
         }
-        let (status, body) = error_code(req.send().await.unwrap()).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (400, Some("invalid_request"))
-        );
+        assert_error(req.send().await.unwrap(), 400, "invalid_request").await;
     }
     let res = app
         .client
@@ -407,20 +383,15 @@ async fn another_users_order_is_not_found_and_lists_are_mine() {
     let app = spawn_app().await;
     let product = app.product(10, "1.00").await;
     let (me, other) = (app.user().await, app.user().await);
-    let mine: Value = app.order_one(&me, &product, 1).await.json().await.unwrap();
+    let mine: Value = app.order_body(&me, &product, 1).await;
     let id = mine["id"].as_str().unwrap();
     for res in [
         app.get(&other, &format!("/api/orders/{id}")).await,
-        app.post(&other, &format!("/api/orders/{id}/close"), json!({}))
-            .await,
+        app.close(&other, id).await,
         app.post(&other, &format!("/api/orders/{id}/pay"), json!({}))
             .await,
     ] {
-        let (status, body) = error_code(res).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (404, Some("not_found"))
-        );
+        assert_error(res, 404, "not_found").await;
     }
     let (status, body) = error_code(
         app.post(&me, &format!("/api/orders/{id}/pay"), json!({}))
@@ -434,16 +405,15 @@ async fn another_users_order_is_not_found_and_lists_are_mine() {
     assert_eq!(app.order_status(id).await, 0);
 
     // Three orders of mine, paginated newest first, filtered by status.
-    app.post(&me, &format!("/api/orders/{id}/close"), json!({}))
-        .await;
-    let second: Value = app.order_one(&me, &product, 1).await.json().await.unwrap();
+    app.close(&me, id).await;
+    let second: Value = app.order_body(&me, &product, 1).await;
     app.post(
         &me,
         &format!("/api/orders/{}/close", second["id"].as_str().unwrap()),
         json!({}),
     )
     .await;
-    let third: Value = app.order_one(&me, &product, 1).await.json().await.unwrap();
+    let third: Value = app.order_body(&me, &product, 1).await;
     let page: Value = app
         .get(&me, "/api/orders?limit=2")
         .await

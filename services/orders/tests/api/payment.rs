@@ -17,7 +17,7 @@ use paychat_payment_gateway::alipay::sign::notify_sign_content;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::helpers::{AMQP_TEST_URL, TestApp, User, error_code, eventually};
+use crate::helpers::{AMQP_TEST_URL, TestApp, User, assert_error, error_code, eventually};
 
 const APP_ID: &str = testing::SANDBOX_ALIPAY_APP_ID;
 const SELLER_ID: &str = testing::SANDBOX_ALIPAY_SELLER_ID;
@@ -166,10 +166,7 @@ impl PayApp {
 
     /// Places an order and returns its id.
     async fn order(&self, user: &User, product: &str, quantity: i64) -> String {
-        let res = self.app.order_one(user, product, quantity).await;
-        assert_eq!(res.status(), 201);
-        let body: Value = res.json().await.unwrap();
-        body["id"].as_str().unwrap().to_owned()
+        self.app.order_id(user, product, quantity).await
     }
 
     async fn pay(&self, user: &User, order_id: &str) -> reqwest::Response {
@@ -200,13 +197,6 @@ impl PayApp {
         let order_id = self.order(&buyer, product, quantity).await;
         let out_trade_no = self.out_trade_no(&buyer, &order_id).await;
         (buyer, order_id, out_trade_no)
-    }
-
-    /// The buyer closes the order through the API.
-    async fn close(&self, user: &User, order_id: &str) -> reqwest::Response {
-        self.app
-            .post(user, &format!("/api/orders/{order_id}/close"), json!({}))
-            .await
     }
 
     /// How many refunds the order's payment history records.
@@ -496,11 +486,7 @@ async fn payment_paid_through_the_sandbox_completes_the_order_once() {
     assert_eq!(t.app.db_available(&product).await, 3);
 
     // A paid order cannot be paid again.
-    let (status, body) = error_code(t.pay(&buyer, &order_id).await).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("order_not_payable"))
-    );
+    assert_error(t.pay(&buyer, &order_id).await, 409, "order_not_payable").await;
 }
 
 #[tokio::test]
@@ -686,7 +672,7 @@ async fn payment_after_the_order_closed_is_fulfilled_when_stock_allows() {
     let product = t.app.product(3, "5.00").await;
     let (buyer, order_id, out_trade_no) = t.order_with_qr(&product, 1).await;
     // Closed before the buyer scanned (Alipay has no trade yet, so it closes).
-    let res = t.close(&buyer, &order_id).await;
+    let res = t.app.close(&buyer, &order_id).await;
     assert_eq!(res.status(), 200);
     assert_eq!(t.app.order_status(&order_id).await, 4);
     assert_eq!(t.app.redis_stock(&product).await, 3);
@@ -705,7 +691,7 @@ async fn payment_after_the_order_closed_is_refunded_when_stock_is_gone() {
     let t = pay_app().await;
     let product = t.app.product(1, "5.00").await;
     let (buyer, order_id, out_trade_no) = t.order_with_qr(&product, 1).await;
-    let res = t.close(&buyer, &order_id).await;
+    let res = t.app.close(&buyer, &order_id).await;
     assert_eq!(res.status(), 200);
     // Someone else takes the last unit.
     let (other, _) = t.buyer().await;
@@ -773,11 +759,7 @@ async fn payment_with_the_gateway_down_is_unavailable_and_the_order_stays_payabl
     let (buyer, _) = t.buyer().await;
     let order_id = t.order(&buyer, &product, 1).await;
 
-    let (status, body) = error_code(t.pay(&buyer, &order_id).await).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (502, Some("payment_unavailable"))
-    );
+    assert_error(t.pay(&buyer, &order_id).await, 502, "payment_unavailable").await;
     assert_eq!(t.app.order_status(&order_id).await, 0);
 
     // The gateway comes up: the order is payable, with a fresh attempt number
@@ -799,12 +781,8 @@ async fn payment_with_the_gateway_down_is_unavailable_and_the_order_stays_payabl
     let (status, _) = error_code(t.pay(&other, &order_id).await).await;
     assert_eq!(status, 404);
     let other_order = t.order(&other, &product, 1).await;
-    t.close(&other, &other_order).await;
-    let (status, body) = error_code(t.pay(&other, &other_order).await).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (409, Some("order_not_payable"))
-    );
+    t.app.close(&other, &other_order).await;
+    assert_error(t.pay(&other, &other_order).await, 409, "order_not_payable").await;
 }
 
 #[tokio::test]
@@ -815,7 +793,7 @@ async fn payment_order_timeout_asks_alipay_and_fulfils_a_paid_order() {
     t.sandbox_pays(&out_trade_no, true).await;
     // The buyer (or the timeout) closes: the port queries first, finds it paid,
     // and fulfils instead of closing.
-    let res = t.close(&buyer, &order_id).await;
+    let res = t.app.close(&buyer, &order_id).await;
     assert_eq!(res.status(), 409);
     assert_eq!(t.app.order_status(&order_id).await, 2);
     assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);

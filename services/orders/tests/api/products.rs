@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use paychat_orders::codes::code::RedemptionCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app};
+use crate::helpers::{assert_error, error_code, spawn_app};
 
 #[tokio::test]
 async fn creating_a_product_makes_as_many_unique_codes_that_parse() {
@@ -72,11 +72,8 @@ async fn products_list_enabled_ones_by_sales_with_redis_stock() {
         .await
         .unwrap();
     let list: Value = app
-        .client
-        .get(app.url("/api/products?limit=4"))
-        .send()
+        .get_anonymous("/api/products?limit=4")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -105,17 +102,8 @@ async fn products_list_enabled_ones_by_sales_with_redis_stock() {
         (body["enabled"].clone(), body["price"].clone()),
         (json!(false), json!("3.00"))
     );
-    let res = app
-        .client
-        .get(app.url(&format!("/api/products/{a}")))
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = error_code(res).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (404, Some("product_not_found"))
-    );
+    let res = app.get_anonymous(&format!("/api/products/{a}")).await;
+    assert_error(res, 404, "product_not_found").await;
     let names: Vec<String> =
         sqlx::query_scalar("SELECT DISTINCT name FROM chat_exchange WHERE product_id = ?")
             .bind(a.parse::<i64>().unwrap())
@@ -123,19 +111,9 @@ async fn products_list_enabled_ones_by_sales_with_redis_stock() {
             .await
             .unwrap();
     assert_eq!(names, vec!["Renamed".to_owned()]);
-    let res = app
-        .client
-        .get(app.url(&format!("/api/products/{b}")))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_anonymous(&format!("/api/products/{b}")).await;
     assert_eq!(res.status(), 200);
-    let res = app
-        .client
-        .get(app.url("/api/products/12345"))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_anonymous("/api/products/12345").await;
     assert_eq!(res.status(), 404);
 }
 

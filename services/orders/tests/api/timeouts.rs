@@ -83,13 +83,7 @@ async fn an_unpaid_order_is_closed_by_its_rabbitmq_message() {
     .await;
     let product = app.product(5, "1.00").await;
     let user = app.user().await;
-    let order: Value = app
-        .order_one(&user, &product, 2)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = order["id"].as_str().unwrap().to_owned();
+    let id = app.order_id(&user, &product, 2).await;
     assert_eq!(app.redis_stock(&product).await, 3);
     assert!(
         eventually(Duration::from_secs(5), || async {
@@ -132,13 +126,7 @@ async fn orders_succeed_while_rabbitmq_is_away_and_close_once_it_is_back() {
     // Let the service connect first, then take the broker away.
     assert!(
         eventually(Duration::from_secs(5), || async {
-            app.client
-                .get(app.url("/readyz"))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                == 200
+            app.get_anonymous("/readyz").await.status() == 200
         })
         .await
     );
@@ -156,15 +144,7 @@ async fn orders_succeed_while_rabbitmq_is_away_and_close_once_it_is_back() {
             .unwrap(),
         1
     );
-    assert_eq!(
-        app.client
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        503
-    );
+    assert_eq!(app.get_anonymous("/readyz").await.status(), 503);
 
     proxy.restore();
     assert!(
@@ -188,13 +168,7 @@ async fn a_poison_message_ends_in_the_failure_table_not_a_loop() {
     // The service declares its queues once it connects.
     assert!(
         eventually(Duration::from_secs(5), || async {
-            app.client
-                .get(app.url("/readyz"))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                == 200
+            app.get_anonymous("/readyz").await.status() == 200
         })
         .await
     );
@@ -266,13 +240,7 @@ async fn a_message_failing_three_times_is_dead_lettered_and_recorded() {
     .await;
     let product = app.product(5, "1.00").await;
     let user = app.user().await;
-    let order: Value = app
-        .order_one(&user, &product, 1)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = order["id"].as_str().unwrap().to_owned();
+    let id = app.order_id(&user, &product, 1).await;
     assert!(
         eventually(Duration::from_secs(20), || async {
             app.count("SELECT COUNT(*) FROM chat_order_delay_failure_record")
@@ -323,13 +291,7 @@ async fn the_sweeper_closes_an_order_whose_message_was_lost() {
     .await;
     let product = app.product(5, "1.00").await;
     let user = app.user().await;
-    let order: Value = app
-        .order_one(&user, &product, 3)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let id = order["id"].as_str().unwrap().to_owned();
+    let id = app.order_id(&user, &product, 3).await;
     assert!(
         eventually(Duration::from_secs(10), || async {
             app.order_status(&id).await == 4
