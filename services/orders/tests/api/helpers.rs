@@ -60,25 +60,31 @@ pub async fn spawn_app_full(extra: &[(&str, String)], payment: Arc<dyn PaymentPo
     let app = Application::build_with(config.clone(), payment)
         .await
         .expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state.clone();
-    tokio::spawn(app.run_until_stopped());
-    let redis = paychat_common::redis::connect(&config.common.redis_url).unwrap();
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        db: sqlx::MySqlPool::connect(&database_url).await.expect("db"),
-        sessions: Sessions::new(
-            redis,
-            Keys::new(config.common.redis_prefix.clone()),
-            Duration::from_secs(3600),
-        ),
-        config,
-        state,
-    }
+    TestApp::serve(app, config, &database_url).await
 }
 
 impl TestApp {
+    /// Runs a built app in the background, with clients for its database
+    /// and sessions.
+    pub async fn serve(app: Application, config: Config, database_url: &str) -> TestApp {
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state.clone();
+        tokio::spawn(app.run_until_stopped());
+        let redis = paychat_common::redis::connect(&config.common.redis_url).unwrap();
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            db: sqlx::MySqlPool::connect(database_url).await.expect("db"),
+            sessions: Sessions::new(
+                redis,
+                Keys::new(config.common.redis_prefix.clone()),
+                Duration::from_secs(3600),
+            ),
+            config,
+            state,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -220,6 +226,29 @@ impl TestApp {
         sqlx::query_scalar("SELECT status FROM chat_order WHERE id = ?")
             .bind(order_id.parse::<i64>().unwrap())
             .fetch_one(&self.db)
+            .await
+            .unwrap()
+    }
+
+    /// Whether the order reaches `status` within `within`.
+    pub async fn order_reaches(&self, order_id: &str, status: i8, within: Duration) -> bool {
+        eventually(within, || async {
+            self.order_status(order_id).await == status
+        })
+        .await
+    }
+
+    /// Whether the service reports ready within five seconds.
+    pub async fn becomes_ready(&self) -> bool {
+        eventually(Duration::from_secs(5), || async {
+            self.get_anonymous("/readyz").await.status() == 200
+        })
+        .await
+    }
+
+    /// Timeout messages written to the outbox and not yet published.
+    pub async fn outbox_pending(&self) -> i64 {
+        paychat_orders::timeouts::outbox::pending(&self.db)
             .await
             .unwrap()
     }

@@ -5,10 +5,8 @@
 
 use std::time::Duration;
 
-use paychat_common::auth::Sessions;
 use paychat_common::envelope::{self, EnvelopePrivateKey, EnvelopePublicKey};
 use paychat_common::payment::{PayRequest, TradeRequest};
-use paychat_common::redis::Keys;
 use paychat_common::testing;
 use paychat_orders::app::Application;
 use paychat_orders::config::Config;
@@ -105,22 +103,7 @@ async fn pay_app_with(extra: &[(&str, String)], gateway_up: bool) -> PayApp {
     let app = Application::build(config.clone())
         .await
         .expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state.clone();
-    tokio::spawn(app.run_until_stopped());
-    let redis = paychat_common::redis::connect(&config.common.redis_url).unwrap();
-    let app = TestApp {
-        address,
-        client: reqwest::Client::new(),
-        db: sqlx::MySqlPool::connect(&database_url).await.expect("db"),
-        sessions: Sessions::new(
-            redis,
-            Keys::new(config.common.redis_prefix.clone()),
-            Duration::from_secs(3600),
-        ),
-        config,
-        state,
-    };
+    let app = TestApp::serve(app, config, &database_url).await;
     PayApp {
         app,
         sandbox,
@@ -236,10 +219,7 @@ impl PayApp {
     }
 
     async fn wait_for_status(&self, order_id: &str, status: i8) -> bool {
-        eventually(WAIT, || async {
-            self.app.order_status(order_id).await == status
-        })
-        .await
+        self.app.order_reaches(order_id, status, WAIT).await
     }
 
     async fn notify(&self, body: String) -> String {

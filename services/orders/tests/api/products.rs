@@ -131,33 +131,25 @@ async fn admin_endpoints_are_for_admins_only() {
     ];
     for (method, path) in &calls {
         let method: reqwest::Method = method.parse().unwrap();
-        let res = app
-            .client
-            .request(method.clone(), app.url(path))
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
-        let (status, body) = error_code(res).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (401, Some("unauthorized")),
-            "{path}"
-        );
-        let res = app
-            .client
-            .request(method, app.url(path))
-            .bearer_auth(&user.token)
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
-        let (status, body) = error_code(res).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (403, Some("forbidden")),
-            "{path}"
-        );
+        // Without a session, then as a user who is not an admin.
+        for (token, expected) in [
+            (None, (401, "unauthorized")),
+            (Some(&user.token), (403, "forbidden")),
+        ] {
+            let mut req = app
+                .client
+                .request(method.clone(), app.url(path))
+                .json(&json!({}));
+            if let Some(token) = token {
+                req = req.bearer_auth(token);
+            }
+            let (status, body) = error_code(req.send().await.unwrap()).await;
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (expected.0, Some(expected.1)),
+                "{path}"
+            );
+        }
     }
 }
 

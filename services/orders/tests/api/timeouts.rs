@@ -94,12 +94,7 @@ async fn an_unpaid_order_is_closed_by_its_rabbitmq_message() {
         .await,
         "the outbox row was not published"
     );
-    assert!(
-        eventually(Duration::from_secs(15), || async {
-            app.order_status(&id).await == 4
-        })
-        .await
-    );
+    assert!(app.order_reaches(&id, 4, Duration::from_secs(15)).await);
     assert_eq!(app.redis_stock(&product).await, 5);
     assert_eq!(app.db_available(&product).await, 5);
     let reason: String = sqlx::query_scalar(
@@ -124,12 +119,7 @@ async fn orders_succeed_while_rabbitmq_is_away_and_close_once_it_is_back() {
     .await;
     let product = app.product(5, "1.00").await;
     // Let the service connect first, then take the broker away.
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            app.get_anonymous("/readyz").await.status() == 200
-        })
-        .await
-    );
+    assert!(app.becomes_ready().await);
     proxy.cut();
     let user = app.user().await;
     let res = app.order_one(&user, &product, 1).await;
@@ -138,27 +128,12 @@ async fn orders_succeed_while_rabbitmq_is_away_and_close_once_it_is_back() {
     let id = order["id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(app.order_status(&id).await, 0, "closed without a broker?");
-    assert_eq!(
-        paychat_orders::timeouts::outbox::pending(&app.db)
-            .await
-            .unwrap(),
-        1
-    );
+    assert_eq!(app.outbox_pending().await, 1);
     assert_eq!(app.get_anonymous("/readyz").await.status(), 503);
 
     proxy.restore();
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            app.order_status(&id).await == 4
-        })
-        .await
-    );
-    assert_eq!(
-        paychat_orders::timeouts::outbox::pending(&app.db)
-            .await
-            .unwrap(),
-        0
-    );
+    assert!(app.order_reaches(&id, 4, Duration::from_secs(20)).await);
+    assert_eq!(app.outbox_pending().await, 0);
     assert_eq!(app.redis_stock(&product).await, 5);
 }
 
@@ -166,12 +141,7 @@ async fn orders_succeed_while_rabbitmq_is_away_and_close_once_it_is_back() {
 async fn a_poison_message_ends_in_the_failure_table_not_a_loop() {
     let app = spawn_app_with(&[("sweeper_interval_secs", "3600".into())]).await;
     // The service declares its queues once it connects.
-    assert!(
-        eventually(Duration::from_secs(5), || async {
-            app.get_anonymous("/readyz").await.status() == 200
-        })
-        .await
-    );
+    assert!(app.becomes_ready().await);
     let conn = broker().await;
     let ch = conn.create_channel().await.unwrap();
     let queue = app.state.broker.names().timeout_queue.clone();
@@ -292,18 +262,8 @@ async fn the_sweeper_closes_an_order_whose_message_was_lost() {
     let product = app.product(5, "1.00").await;
     let user = app.user().await;
     let id = app.order_id(&user, &product, 3).await;
-    assert!(
-        eventually(Duration::from_secs(10), || async {
-            app.order_status(&id).await == 4
-        })
-        .await
-    );
-    assert_eq!(
-        paychat_orders::timeouts::outbox::pending(&app.db)
-            .await
-            .unwrap(),
-        1
-    );
+    assert!(app.order_reaches(&id, 4, Duration::from_secs(10)).await);
+    assert_eq!(app.outbox_pending().await, 1);
     assert_eq!(app.redis_stock(&product).await, 5);
     let reason: String = sqlx::query_scalar(
         "SELECT remark FROM chat_order_history WHERE order_id = ? AND order_status = 4",
