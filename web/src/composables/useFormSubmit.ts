@@ -3,6 +3,8 @@
  * with a busy flag, and show a failure as one line in the current language.
  */
 import { ref } from 'vue'
+import { useMessage } from 'naive-ui'
+import { resendVerification } from '@/api/auth'
 import { errorText } from '@/composables/useErrorText'
 import { translate } from '@/locales'
 
@@ -69,4 +71,17 @@ export function useEmailResend(send: (email: string) => Promise<unknown>) {
   }
 
   return { email, sent, busy, error, submit }
+}
+
+/** Sends the verification mail again from a button, the answer shown as a toast. */
+export function useResendVerification() {
+  const message = useMessage()
+  return async function resend(email: string): Promise<void> {
+    try {
+      await resendVerification(email)
+      message.success(translate('auth.resent'))
+    } catch (e) {
+      message.error(errorText(e))
+    }
+  }
 }
