@@ -253,6 +253,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The remark the order's history gives for closing it.
+    pub async fn close_reason(&self, order_id: &str) -> String {
+        sqlx::query_scalar(
+            "SELECT remark FROM chat_order_history WHERE order_id = ? AND order_status = 4",
+        )
+        .bind(order_id.parse::<i64>().unwrap())
+        .fetch_one(&self.db)
+        .await
+        .unwrap()
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
             .fetch_one(&self.db)

@@ -218,6 +218,20 @@ impl PayApp {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    /// Alipay's side of the trade is in `status` (TRADE_SUCCESS, TRADE_CLOSED).
+    async fn assert_trade_status(&self, out_trade_no: &str, status: &str) {
+        let (_, trade) = self.sandbox_trade(out_trade_no).await;
+        assert_eq!(trade["trade_status"], json!(status), "{trade}");
+    }
+
+    /// Whether one refund of the order is recorded within the wait.
+    async fn refund_recorded(&self, order_id: &str) -> bool {
+        eventually(WAIT, || async {
+            self.refunded_history_rows(order_id).await == 1
+        })
+        .await
+    }
+
     async fn wait_for_status(&self, order_id: &str, status: i8) -> bool {
         self.app.order_reaches(order_id, status, WAIT).await
     }
@@ -678,17 +692,10 @@ async fn payment_after_the_order_closed_is_refunded_when_stock_is_gone() {
     let other_order = t.order(&other, &product, 1).await;
 
     t.sandbox_pays(&out_trade_no, false).await;
-    assert!(
-        eventually(WAIT, || async {
-            t.refunded_history_rows(&order_id).await == 1
-        })
-        .await,
-        "no refund recorded"
-    );
+    assert!(t.refund_recorded(&order_id).await, "no refund recorded");
     assert_eq!(t.app.order_status(&order_id).await, 4);
     assert!(t.owned_codes(&buyer, &order_id).await.is_empty());
-    let (_, trade) = t.sandbox_trade(&out_trade_no).await;
-    assert_eq!(trade["trade_status"], json!("TRADE_CLOSED"), "{trade}");
+    t.assert_trade_status(&out_trade_no, "TRADE_CLOSED").await;
     // The other buyer's order still holds the unit.
     assert_eq!(t.app.order_status(&other_order).await, 0);
     assert_eq!(t.app.redis_stock(&product).await, 0);
@@ -849,19 +856,14 @@ async fn payment_through_two_qr_codes_fulfils_once_and_refunds_the_second() {
     assert!(t.wait_for_status(&order_id, 2).await);
     t.sandbox_pays(&second, false).await;
     assert!(
-        eventually(WAIT, || async {
-            t.refunded_history_rows(&order_id).await == 1
-        })
-        .await,
+        t.refund_recorded(&order_id).await,
         "the second payment was not refunded"
     );
     assert_eq!(t.paid_history_rows(&order_id).await, 1);
     assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
     assert_eq!(t.product_stock_sale(&product).await, (2, 1));
-    let (_, trade) = t.sandbox_trade(&second).await;
-    assert_eq!(trade["trade_status"], json!("TRADE_CLOSED"), "{trade}");
-    let (_, trade) = t.sandbox_trade(&first).await;
-    assert_eq!(trade["trade_status"], json!("TRADE_SUCCESS"), "{trade}");
+    t.assert_trade_status(&second, "TRADE_CLOSED").await;
+    t.assert_trade_status(&first, "TRADE_SUCCESS").await;
 }
 
 #[tokio::test]

@@ -97,13 +97,7 @@ async fn an_unpaid_order_is_closed_by_its_rabbitmq_message() {
     assert!(app.order_reaches(&id, 4, Duration::from_secs(15)).await);
     assert_eq!(app.redis_stock(&product).await, 5);
     assert_eq!(app.db_available(&product).await, 5);
-    let reason: String = sqlx::query_scalar(
-        "SELECT remark FROM chat_order_history WHERE order_id = ? AND order_status = 4",
-    )
-    .bind(id.parse::<i64>().unwrap())
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    let reason = app.close_reason(&id).await;
     assert_eq!(reason, "payment window expired");
 }
 
@@ -265,12 +259,6 @@ async fn the_sweeper_closes_an_order_whose_message_was_lost() {
     assert!(app.order_reaches(&id, 4, Duration::from_secs(10)).await);
     assert_eq!(app.outbox_pending().await, 1);
     assert_eq!(app.redis_stock(&product).await, 5);
-    let reason: String = sqlx::query_scalar(
-        "SELECT remark FROM chat_order_history WHERE order_id = ? AND order_status = 4",
-    )
-    .bind(id.parse::<i64>().unwrap())
-    .fetch_one(&app.db)
-    .await
-    .unwrap();
+    let reason = app.close_reason(&id).await;
     assert!(reason.contains("sweeper"));
 }
