@@ -66,9 +66,7 @@ async fn read_line<R: AsyncRead + Unpin>(
 ) -> std::io::Result<Line> {
     let mut buf = Vec::new();
     let limit = u64::try_from(max).unwrap_or(u64::MAX);
-    let n = tokio::time::timeout(IDLE, (&mut *reader).take(limit).read_until(b'\n', &mut buf))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "client idle"))??;
+    let n = read_some(reader, limit, &mut buf).await?;
     if n == 0 {
         return Ok(Line::Eof);
     }
@@ -82,9 +80,7 @@ async fn read_line<R: AsyncRead + Unpin>(
     // Skip the rest of the over-long line.
     loop {
         buf.clear();
-        let n = tokio::time::timeout(IDLE, (&mut *reader).take(limit).read_until(b'\n', &mut buf))
-            .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "client idle"))??;
+        let n = read_some(reader, limit, &mut buf).await?;
         if n == 0 {
             return Ok(Line::Eof);
         }
@@ -92,6 +88,18 @@ async fn read_line<R: AsyncRead + Unpin>(
             return Ok(Line::TooLong);
         }
     }
+}
+
+/// Appends up to `limit` bytes, through the next newline if one comes first, to
+/// `buf`; answers how many were read (0 at end of stream). An idle client times out.
+async fn read_some<R: AsyncRead + Unpin>(
+    reader: &mut BufReader<R>,
+    limit: u64,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    tokio::time::timeout(IDLE, (&mut *reader).take(limit).read_until(b'\n', buf))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "client idle"))?
 }
 
 fn strip_eol(mut line: Vec<u8>) -> Vec<u8> {
