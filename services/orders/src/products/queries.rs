@@ -19,12 +19,7 @@ pub async fn list_enabled(db: &MySqlPool, limit: u32) -> sqlx::Result<Vec<Produc
 
 /// A live (not deleted) product, enabled or not.
 pub async fn find(db: impl MySqlExecutor<'_>, id: i64) -> sqlx::Result<Option<ProductRow>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM chat_product WHERE id = ? AND is_deleted = 0"
-    )))
-    .bind(id)
-    .fetch_optional(db)
-    .await
+    find_live(db, id, "").await
 }
 
 /// The same, locked for an update in the caller's transaction.
@@ -32,8 +27,17 @@ pub async fn find_for_update(
     db: impl MySqlExecutor<'_>,
     id: i64,
 ) -> sqlx::Result<Option<ProductRow>> {
+    find_live(db, id, " FOR UPDATE").await
+}
+
+/// `lock` is appended to the query: empty, or a locking clause.
+async fn find_live(
+    db: impl MySqlExecutor<'_>,
+    id: i64,
+    lock: &'static str,
+) -> sqlx::Result<Option<ProductRow>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM chat_product WHERE id = ? AND is_deleted = 0 FOR UPDATE"
+        "SELECT {COLUMNS} FROM chat_product WHERE id = ? AND is_deleted = 0{lock}"
     )))
     .bind(id)
     .fetch_optional(db)
