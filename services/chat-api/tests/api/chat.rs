@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use paychat_chat_api::chat::upstream::fingerprint;
+use paychat_common::testing::eventually;
 use serde_json::{Value, json};
 
 use crate::chat_support::{
@@ -43,19 +44,20 @@ async fn saved(t: &ChatTest, message_id: &str) -> SavedMessage {
 /// The answer once it is closed. When the browser leaves, the rows are written
 /// and closed by a task of their own, so they can land after the test looks.
 async fn closed(t: &ChatTest, answer_id: &str) -> SavedMessage {
-    for _ in 0..100 {
+    let status = || async {
         let row: Option<(i32,)> =
             sqlx::query_as("SELECT status FROM chat_message WHERE message_id = ?")
                 .bind(answer_id)
                 .fetch_optional(&t.app.db)
                 .await
                 .unwrap();
-        if row.is_some_and(|(status,)| status != 1) {
-            return saved(t, answer_id).await;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("answer {answer_id} was never closed")
+        row.is_some_and(|(status,)| status != 1)
+    };
+    assert!(
+        eventually(Duration::from_secs(5), status).await,
+        "answer {answer_id} was never closed"
+    );
+    saved(t, answer_id).await
 }
 
 fn id_of(v: &Value, field: &str) -> String {

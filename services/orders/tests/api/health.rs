@@ -1,7 +1,3 @@
-use std::time::Duration;
-
-use paychat_common::testing::eventually;
-
 use crate::helpers::spawn_app;
 
 #[tokio::test]
@@ -13,11 +9,7 @@ async fn health_ready_metrics_and_openapi_answer() {
         let body = res.text().await.unwrap_or_default();
         assert_eq!(status, 200, "{path}: {body}");
     }
-    let ready = eventually(Duration::from_secs(5), || async {
-        let res = app.client.get(app.url("/readyz")).send().await;
-        res.is_ok_and(|r| r.status() == 200)
-    })
-    .await;
+    let ready = app.becomes_ready().await;
     assert!(ready, "/readyz never answered 200 with every dependency up");
     let doc: serde_json::Value = app
         .get_anonymous("/api-docs/openapi.json")
