@@ -91,7 +91,13 @@ export interface Product {
   sale: number
 }
 
-export type OrderStatus = 'awaiting_payment' | 'awaiting_confirmation' | 'completed' | 'invalid' | 'closed'
+export type OrderStatus = 'awaiting_payment' | 'awaiting_confirmation' | 'completed' | 'invalid' | 'closed' | 'refunded'
+
+/** Money Alipay took for an order and gave back (e.g. a payment that came after the order closed). */
+export interface OrderRefund {
+  amount: string
+  refunded_at: string
+}
 
 export interface OrderItem {
   product_id: string
@@ -111,6 +117,8 @@ export interface Order {
   created_at: string
   expires_at: string | null
   pay_time: string | null
+  /** Set once a payment of the order was refunded; absent from older servers. */
+  refund?: OrderRefund | null
   /** Present on the admin list. */
   user_id?: string
 }

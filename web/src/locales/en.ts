@@ -118,6 +118,7 @@ const en: Messages = {
     closeExisting: 'Close it',
     outOfStock: 'Not enough stock; the list was refreshed.',
     quantity: 'Quantity',
+    more: 'Show {n} more',
   },
   pay: {
     title: 'Scan to pay',
@@ -132,7 +133,17 @@ const en: Messages = {
     amount: 'Amount due',
     orderNo: 'Order',
     reload: 'Get a new QR code',
-    closedHint: 'The order is {status}.',
+    final: {
+      closed: 'This order is closed.',
+      invalid: 'This order is no longer valid.',
+    },
+    refunded: {
+      title: 'Refunded',
+      amount: 'Refunded ¥{amount}',
+      lateNote: 'Your payment arrived after the order closed and was refunded to your Alipay account.',
+      note: 'The payment for this order was refunded to your Alipay account.',
+      at: 'Refunded on {time}',
+    },
   },
   orders: {
     title: 'My orders',
@@ -155,7 +166,9 @@ const en: Messages = {
       completed: 'Completed',
       invalid: 'Invalid',
       closed: 'Closed',
+      refunded: 'Refunded',
     },
+    refunded: 'Refunded ¥{amount}',
   },
   codes: {
     title: 'My codes',

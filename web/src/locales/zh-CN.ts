@@ -116,6 +116,7 @@ const zhCN = {
     closeExisting: '关闭该订单',
     outOfStock: '库存不足，已刷新商品列表。',
     quantity: '数量',
+    more: '查看更多商品（{n}）',
   },
   pay: {
     title: '扫码支付',
@@ -130,7 +131,17 @@ const zhCN = {
     amount: '应付金额',
     orderNo: '订单号',
     reload: '重新获取二维码',
-    closedHint: '订单已 {status}。',
+    final: {
+      closed: '订单已关闭。',
+      invalid: '订单已失效。',
+    },
+    refunded: {
+      title: '已退款',
+      amount: '退款金额 ¥{amount}',
+      lateNote: '你的付款在订单关闭后才到账，已原路退回你的支付宝账户。',
+      note: '该订单的付款已退回你的支付宝账户。',
+      at: '退款时间 {time}',
+    },
   },
   orders: {
     title: '我的订单',
@@ -153,7 +164,9 @@ const zhCN = {
       completed: '已完成',
       invalid: '无效',
       closed: '已关闭',
+      refunded: '已退款',
     },
+    refunded: '已退款 ¥{amount}',
   },
   codes: {
     title: '我的兑换码',

@@ -6,15 +6,19 @@ import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import { ApiError } from '@/api/http'
 import * as ordersApi from '@/api/orders'
-import { listProducts } from '@/api/products'
+import { listAllProducts } from '@/api/products'
 import * as codesApi from '@/api/codes'
 import type { ExchangeCode, Order, Product, RedeemResponse } from '@/api/types'
 import { formatCents, totalCents } from '@/utils/money'
+import { FIRST_PRODUCTS, soldOutLast } from '@/utils/products'
 import { useAuthStore } from './auth'
 
 export const useOrdersStore = defineStore('orders', () => {
+  /** Every product on sale: the API's order, sold-out ones last. */
   const products = ref<Product[]>([])
   const productsLoading = ref(false)
+  /** The recharge dialog shows the first few products until the buyer asks for the rest. */
+  const showAllProducts = ref(false)
   const quantities = ref<Record<string, number>>({})
   const placing = ref(false)
   /** An unpaid order the server pointed at instead of creating a new one. */
@@ -40,11 +44,15 @@ export const useOrdersStore = defineStore('orders', () => {
     totalCents(selection.value.map((l) => ({ price: l.product.price, quantity: l.quantity }))),
   )
   const totalText = computed(() => formatCents(totalInCents.value))
+  const visibleProducts = computed(() =>
+    showAllProducts.value ? products.value : products.value.slice(0, FIRST_PRODUCTS),
+  )
+  const hiddenProductCount = computed(() => products.value.length - visibleProducts.value.length)
 
   async function loadProducts(): Promise<void> {
     productsLoading.value = true
     try {
-      products.value = await listProducts(4)
+      products.value = soldOutLast(await listAllProducts())
       // Keep chosen quantities within what is still in stock.
       const q: Record<string, number> = {}
       for (const p of products.value) q[p.id] = Math.min(quantities.value[p.id] ?? 0, Math.max(0, p.stock))
@@ -61,8 +69,13 @@ export const useOrdersStore = defineStore('orders', () => {
     quantities.value = { ...quantities.value, [productId]: capped }
   }
 
+  function showMoreProducts(): void {
+    showAllProducts.value = true
+  }
+
   function openRecharge(): void {
     unpaidOrderId.value = null
+    showAllProducts.value = false
     rechargeOpen.value = true
   }
 
@@ -170,9 +183,9 @@ export const useOrdersStore = defineStore('orders', () => {
   }
 
   return {
-    products, productsLoading, quantities, placing, unpaidOrderId, rechargeOpen, payOrderId, redeemOpen,
+    products, productsLoading, showAllProducts, visibleProducts, hiddenProductCount, quantities, placing, unpaidOrderId, rechargeOpen, payOrderId, redeemOpen,
     redeemPrefill, celebrating, orders, ordersLoading, codes, codesLoading, selection, totalInCents, totalText,
-    loadProducts, setQuantity, openRecharge, placeOrder, payUnpaid, closeUnpaid, openPayment, closePayment,
+    loadProducts, showMoreProducts, setQuantity, openRecharge, placeOrder, payUnpaid, closeUnpaid, openPayment, closePayment,
     paymentCompleted, loadOrders, closeOrder, loadCodes, openRedeem, redeem, reset,
   }
 })
