@@ -5,6 +5,7 @@
 pub mod close;
 pub mod lock;
 pub mod queries;
+pub mod refunds;
 pub mod types;
 pub mod writer;
 
@@ -125,6 +126,9 @@ pub async fn load_view(state: &AppState, order_id: i64) -> Result<Option<OrderVi
     let items = queries::items(&state.db, &[order_id]).await?;
     let mut view = OrderView::new(&row, &items);
     view.qr_code = crate::payments::current_qrs(state, &[order_id])
+        .await?
+        .remove(&order_id);
+    view.refund = refunds::of_orders(&state.db, &[order_id])
         .await?
         .remove(&order_id);
     Ok(Some(view))
@@ -279,6 +283,7 @@ async fn place(
         created_at: create_time.and_utc(),
         expires_at: expire_time.and_utc(),
         pay_time: None,
+        refund: None,
     };
     let record = queries::OrderRecord {
         row: queries::NewOrderRow {
@@ -397,6 +402,7 @@ pub async fn list_page(
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let items = queries::items(&state.db, &ids).await?;
     let mut qrs = crate::payments::current_qrs(state, &ids).await?;
+    let mut refunded = refunds::of_orders(&state.db, &ids).await?;
     Ok(OrderList {
         next_cursor: more
             .then(|| rows.last().map(|r| r.id.to_string()))
@@ -406,6 +412,7 @@ pub async fn list_page(
             .map(|r| {
                 let mut view = OrderView::new(r, &items);
                 view.qr_code = qrs.remove(&r.id);
+                view.refund = refunded.remove(&r.id);
                 view
             })
             .collect(),
@@ -446,6 +453,9 @@ async fn get_order(
     let items = queries::items(&state.db, &[row.id]).await?;
     let mut view = OrderView::new(&row, &items);
     view.qr_code = crate::payments::current_qrs(&state, &[row.id])
+        .await?
+        .remove(&row.id);
+    view.refund = refunds::of_orders(&state.db, &[row.id])
         .await?
         .remove(&row.id);
     Ok(Json(view))

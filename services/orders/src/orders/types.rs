@@ -143,6 +143,18 @@ pub struct OrderView {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub pay_time: Option<DateTime<Utc>>,
+    /// Money paid for the order and given back (a payment after it closed, a
+    /// second payment of a paid order); null when nothing was refunded.
+    pub refund: Option<RefundView>,
+}
+
+/// `refund` of the order JSON: the total refunded and when the last refund was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct RefundView {
+    #[serde(serialize_with = "paychat_common::money::serialize")]
+    #[schema(value_type = String, example = "9.90")]
+    pub amount: Decimal,
+    pub refunded_at: DateTime<Utc>,
 }
 
 impl OrderView {
@@ -167,6 +179,7 @@ impl OrderView {
             created_at: row.create_time.and_utc(),
             expires_at: row.expire_time.and_utc(),
             pay_time: row.pay_time.map(|t| t.and_utc()),
+            refund: None,
         }
     }
 }

@@ -266,6 +266,7 @@ async fn refund(
         },
     )
     .await?;
+    super::mail::send_refund_notice(state, order, payment.amount).await;
     metrics::counter!("orders_refunded_total").increment(1);
     tracing::warn!(
         order_id = order.id,

@@ -21,28 +21,42 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ListQuery {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
     /// 1..=100, default 20.
     pub limit: Option<u32>,
 }
 
-/// Enabled products, best sellers first.
+/// Enabled products, best sellers first (ties: oldest first), a page at a time.
 #[utoipa::path(get, path = "/api/products", params(ListQuery), responses((status = 200, body = ProductList)))]
 async fn list_products(
     State(state): State<AppState>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<ProductList>, ApiError> {
     let limit = q.limit.unwrap_or(20).clamp(1, 100);
-    let rows = queries::list_enabled(&state.db, limit).await?;
+    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            queries::ListCursor::parse(c)
+                .ok_or_else(|| ApiError::field("invalid_request", "cursor", "not a cursor"))?,
+        ),
+    };
+    let mut rows = queries::list_enabled(&state.db, after, limit + 1).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| {
+            rows.last()
+                .map(|r| queries::ListCursor::after(r).to_string())
+        })
+        .flatten();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let available = state.stock.available(&ids).await?;
     let items = rows
         .iter()
         .map(|r| ProductView::new(r, available.get(&r.id).copied().unwrap_or(0)))
         .collect();
-    Ok(Json(ProductList {
-        items,
-        next_cursor: None,
-    }))
+    Ok(Json(ProductList { items, next_cursor }))
 }
 
 /// One enabled product.

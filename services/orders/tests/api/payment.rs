@@ -684,9 +684,13 @@ async fn payment_after_the_order_closed_is_fulfilled_when_stock_allows() {
 async fn payment_after_the_order_closed_is_refunded_when_stock_is_gone() {
     let t = pay_app().await;
     let product = t.app.product(1, "5.00").await;
-    let (buyer, order_id, out_trade_no) = t.order_with_qr(&product, 1).await;
+    let (buyer, email) = t.buyer().await;
+    let order_id = t.order(&buyer, &product, 1).await;
+    let out_trade_no = t.out_trade_no(&buyer, &order_id).await;
     let res = t.app.close(&buyer, &order_id).await;
     assert_eq!(res.status(), 200);
+    let closed: Value = res.json().await.unwrap();
+    assert_eq!(closed["refund"], Value::Null);
     // Someone else takes the last unit.
     let (other, _) = t.buyer().await;
     let other_order = t.order(&other, &product, 1).await;
@@ -699,6 +703,49 @@ async fn payment_after_the_order_closed_is_refunded_when_stock_is_gone() {
     // The other buyer's order still holds the unit.
     assert_eq!(t.app.order_status(&other_order).await, 0);
     assert_eq!(t.app.redis_stock(&product).await, 0);
+
+    // The buyer sees the order closed and refunded, alone and in the list.
+    let order: Value = t
+        .app
+        .get(&buyer, &format!("/api/orders/{order_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["status"], json!("closed"));
+    assert_eq!(order["qr_code"], Value::Null);
+    assert_eq!(order["refund"]["amount"], json!("5.00"), "{order}");
+    assert!(order["refund"]["refunded_at"].is_string(), "{order}");
+    let list: Value = t.app.get(&buyer, "/api/orders").await.json().await.unwrap();
+    assert_eq!(list["items"][0]["refund"], order["refund"]);
+    // ... and is told by email, logged as a refund notice.
+    assert!(
+        eventually(WAIT, || async { !t.mails_to(&email).await.is_empty() }).await,
+        "no refund email to the buyer"
+    );
+    let mail = t.mails_to(&email).await.remove(0);
+    assert!(
+        mail["subject"].as_str().unwrap().contains("refunded"),
+        "{mail}"
+    );
+    let text = mail["text"].as_str().unwrap();
+    assert!(text.contains(&format!("order {order_id}")), "{text}");
+    assert!(text.contains("¥5.00"), "{text}");
+    assert!(text.contains("refunded to your Alipay account"), "{text}");
+    assert!(
+        eventually(WAIT, || async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sys_email_send_log WHERE to_email_address = ? AND biz_type = 13",
+            )
+            .bind(&email)
+            .fetch_one(&t.app.db)
+            .await
+            .unwrap();
+            n == 1
+        })
+        .await,
+        "the refund email was not logged"
+    );
 }
 
 #[tokio::test]

@@ -118,6 +118,75 @@ async fn products_list_enabled_ones_by_sales_with_redis_stock() {
 }
 
 #[tokio::test]
+async fn products_page_through_every_enabled_one_by_sales_then_age() {
+    let app = spawn_app().await;
+    let mut made = Vec::new();
+    for _ in 0..7 {
+        made.push(app.product(3, "1.00").await);
+    }
+    // Sales: the fifth sells best, the second next; the rest tie at 0 (oldest first).
+    for (i, sale) in [(4, 9), (1, 4)] {
+        sqlx::query("UPDATE chat_product SET sale = ? WHERE id = ?")
+            .bind(sale)
+            .bind(made[i].parse::<i64>().unwrap())
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    // A disabled one is not listed.
+    sqlx::query("UPDATE chat_product SET status = 2 WHERE id = ?")
+        .bind(made[6].parse::<i64>().unwrap())
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let expected: Vec<&str> = [4, 1, 0, 2, 3, 5]
+        .iter()
+        .map(|&i| made[i].as_str())
+        .collect();
+
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            None => "/api/products?limit=4".to_owned(),
+            Some(c) => format!("/api/products?limit=4&cursor={c}"),
+        };
+        let res = app.get_anonymous(&path).await;
+        assert_eq!(res.status(), 200);
+        let page: Value = res.json().await.unwrap();
+        pages += 1;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 4);
+        seen.extend(items.iter().map(|p| p["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+        assert!(pages < 10, "the cursor does not advance");
+    }
+    assert_eq!(pages, 2);
+    assert_eq!(seen, expected);
+
+    // All of them in one page, the last page says so.
+    let one: Value = app
+        .get_anonymous("/api/products?limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["items"].as_array().unwrap().len(), 6);
+    assert_eq!(one["next_cursor"], Value::Null);
+
+    for bad in ["x", "1_", "_2", "9_abc"] {
+        let res = app
+            .get_anonymous(&format!("/api/products?cursor={bad}"))
+            .await;
+        assert_error(res, 400, "invalid_request").await;
+    }
+}
+
+#[tokio::test]
 async fn admin_endpoints_are_for_admins_only() {
     let app = spawn_app().await;
     let user = app.user().await;
