@@ -48,21 +48,48 @@ pub enum Fulfilled {
     UnknownOrder,
 }
 
+/// An order moves on at most twice (unpaid → closed → completed), so a few
+/// fresh reads always reach a state this payment can be settled against.
+const MAX_DECISIONS: usize = 4;
+
+/// Fulfils or refunds `payment`. When the order changed between our read and
+/// our conditional update (a close, or another attempt's payment, committed in
+/// between), the decision is taken again from a fresh read: never acked as
+/// done without knowing which payment did it.
 pub async fn fulfil(state: &AppState, payment: &Payment) -> anyhow::Result<Fulfilled> {
+    for _ in 0..MAX_DECISIONS {
+        if let Some(outcome) = decide(state, payment).await? {
+            return Ok(outcome);
+        }
+        tracing::info!(
+            order_id = payment.order_id,
+            out_trade_no = %payment.out_trade_no,
+            "order changed while fulfilling; deciding again"
+        );
+    }
+    anyhow::bail!(
+        "order {} kept changing while fulfilling {}",
+        payment.order_id,
+        payment.out_trade_no
+    )
+}
+
+/// One decision from one read; None when the order changed under it.
+async fn decide(state: &AppState, payment: &Payment) -> anyhow::Result<Option<Fulfilled>> {
     let order_id = payment.order_id;
     let Some(order) = order_queries::find(&state.db, order_id).await? else {
         tracing::error!(order_id, out_trade_no = %payment.out_trade_no, "payment for an unknown order");
-        return Ok(Fulfilled::UnknownOrder);
+        return Ok(Some(Fulfilled::UnknownOrder));
     };
     let status = order.status();
     if status == OrderStatus::Completed {
         // The same payment again, or a second payment through another attempt's
         // QR code (the buyer paid twice): that one goes back.
         if queries::paid_by(&state.db, order_id, &payment.out_trade_no).await? {
-            return Ok(Fulfilled::Already);
+            return Ok(Some(Fulfilled::Already));
         }
         if queries::refunded(&state.db, &payment.out_trade_no).await? {
-            return Ok(Fulfilled::Refunded);
+            return Ok(Some(Fulfilled::Refunded));
         }
         return refund(
             state,
@@ -70,7 +97,8 @@ pub async fn fulfil(state: &AppState, payment: &Payment) -> anyhow::Result<Fulfi
             payment,
             "order already paid through another QR code",
         )
-        .await;
+        .await
+        .map(Some);
     }
     if payment.amount != order.total_amount {
         // The gateway checks amounts, so this is a bug or tampering upstream.
@@ -82,9 +110,11 @@ pub async fn fulfil(state: &AppState, payment: &Payment) -> anyhow::Result<Fulfi
             "payment of the wrong amount; refunding"
         );
         if queries::refunded(&state.db, &payment.out_trade_no).await? {
-            return Ok(Fulfilled::Refunded);
+            return Ok(Some(Fulfilled::Refunded));
         }
-        return refund(state, &order, payment, "paid amount differs from the order").await;
+        return refund(state, &order, payment, "paid amount differs from the order")
+            .await
+            .map(Some);
     }
     let items = order_queries::items(&state.db, &[order_id]).await?;
     let units: Vec<(i64, i32)> = items
@@ -94,13 +124,15 @@ pub async fn fulfil(state: &AppState, payment: &Payment) -> anyhow::Result<Fulfi
     let from_closed = !status.is_unpaid();
     if from_closed {
         if queries::refunded(&state.db, &payment.out_trade_no).await? {
-            return Ok(Fulfilled::Refunded);
+            return Ok(Some(Fulfilled::Refunded));
         }
         // Its stock went back when it closed: take it again, or give the money back.
         match state.stock.reserve(&units).await? {
             Reservation::Reserved => {}
             _ => {
-                return refund(state, &order, payment, "order closed and out of stock").await;
+                return refund(state, &order, payment, "order closed and out of stock")
+                    .await
+                    .map(Some);
             }
         }
     }
@@ -114,13 +146,14 @@ pub async fn fulfil(state: &AppState, payment: &Payment) -> anyhow::Result<Fulfi
                 "order paid and fulfilled"
             );
             send_codes(state, order.user_id, order_id, &codes).await;
-            Ok(Fulfilled::Now)
+            Ok(Some(Fulfilled::Now))
         }
         Ok(None) => {
             if from_closed {
                 undo_retake(state, &units).await;
             }
-            Ok(Fulfilled::Already)
+            // Our update matched nothing: the order is not in the state we read.
+            Ok(None)
         }
         Err(e) => {
             if from_closed {

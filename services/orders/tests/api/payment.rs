@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::{AMQP_TEST_URL, TestApp, User, assert_error, error_code, eventually};
 
+mod fulfil_races;
+mod locks;
+
 const APP_ID: &str = testing::SANDBOX_ALIPAY_APP_ID;
 const SELLER_ID: &str = testing::SANDBOX_ALIPAY_SELLER_ID;
 const MAIL_API: &str = "http://127.0.0.1:8025/api/messages";
