@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use paychat_common::envelope::{self, EnvelopePrivateKey, EnvelopePublicKey};
 use paychat_payment_gateway::alipay::{AlipayPublicKey, AppPrivateKey, verify_notify};
+use paychat_payment_gateway::sealed::PAY;
 
 const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/sandbox-keys/");
 
@@ -47,8 +48,8 @@ fn main() -> anyhow::Result<()> {
     let now = 1_790_000_000;
 
     let round_trips = rate(budget, || {
-        let env = envelope::seal(request, &gateway_pub, &orders, now)?;
-        let opened = envelope::open(&env, &gateway, &orders_pub, now)?;
+        let env = envelope::seal(request, PAY, &gateway_pub, &orders, now)?;
+        let opened = envelope::open(&env, PAY, &gateway, &orders_pub, now)?;
         anyhow::ensure!(opened.plaintext.len() == request.len());
         Ok(())
     })?;

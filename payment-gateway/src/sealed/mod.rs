@@ -4,6 +4,8 @@
 //! gateway. Every refusal — bad JSON, bad signature, stale `ts`, a nonce seen
 //! before, a key that does not unwrap, a payload of the wrong shape — is the same
 //! 401 `invalid_envelope`, and Alipay is never called for a refused envelope.
+//! Each handler opens with its own path, which the signature covers, so an
+//! envelope sealed for one operation is refused at every other.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,6 +25,12 @@ use crate::state::AppState;
 
 /// How long a nonce is remembered: beyond twice the freshness window.
 pub const NONCE_TTL_SECS: u64 = 900;
+
+/// The endpoints, as orders posts to them and as the envelope's signature names them.
+pub const PAY: &str = "/api/alipay/face2face/pay";
+pub const QUERY: &str = "/api/alipay/trade/query";
+pub const CLOSE: &str = "/api/alipay/trade/close";
+pub const REFUND: &str = "/api/alipay/trade/refund";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -62,15 +70,18 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// A request's payload and the nonce its reply must carry.
+/// A request's payload, and the nonce and endpoint its reply must carry.
 struct Request<T> {
     body: T,
     nonce: String,
+    endpoint: &'static str,
 }
 
-/// Opens, checks the nonce, and reads the payload as `T`.
+/// Opens an envelope that arrived at `endpoint`, checks the nonce, and reads the
+/// payload as `T`.
 async fn open<T: DeserializeOwned>(
     state: &AppState,
+    endpoint: &'static str,
     body: &[u8],
 ) -> Result<Request<T>, SealedError> {
     let refused = |reason: &str| {
@@ -80,8 +91,14 @@ async fn open<T: DeserializeOwned>(
         SealedError::Refused
     };
     let env: Envelope = serde_json::from_slice(body).map_err(|_| refused("malformed"))?;
-    let opened = envelope::open_with_reason(&env, &state.envelope_key, &state.orders_key, now())
-        .map_err(|r| refused(&format!("{r:?}").to_lowercase()))?;
+    let opened = envelope::open_with_reason(
+        &env,
+        endpoint,
+        &state.envelope_key,
+        &state.orders_key,
+        now(),
+    )
+    .map_err(|r| refused(&format!("{r:?}").to_lowercase()))?;
     let key = state.keys.key(&format!("gateway:nonce:{}", opened.nonce));
     let mut redis = state.redis.clone();
     let fresh: Option<String> = redis::cmd("SET")
@@ -100,6 +117,7 @@ async fn open<T: DeserializeOwned>(
     Ok(Request {
         body,
         nonce: opened.nonce,
+        endpoint,
     })
 }
 
@@ -107,11 +125,19 @@ async fn open<T: DeserializeOwned>(
 fn seal<T: Serialize>(
     state: &AppState,
     nonce: &str,
+    endpoint: &str,
     reply: &Reply<T>,
 ) -> Result<Json<Envelope>, SealedError> {
     let text = serde_json::to_vec(reply).map_err(anyhow::Error::from)?;
-    let env = envelope::seal_reply(&text, nonce, &state.orders_key, &state.envelope_key, now())
-        .map_err(|e| anyhow::anyhow!("sealing a reply: {e}"))?;
+    let env = envelope::seal_reply(
+        &text,
+        nonce,
+        endpoint,
+        &state.orders_key,
+        &state.envelope_key,
+        now(),
+    )
+    .map_err(|e| anyhow::anyhow!("sealing a reply: {e}"))?;
     Ok(Json(env))
 }
 
@@ -144,7 +170,11 @@ fn failed<T>(e: &AlipayError) -> Reply<T> {
 /// `alipay.trade.precreate`: a QR code for the order's pay attempt.
 #[utoipa::path(post, path = "/api/alipay/face2face/pay", request_body(content = String, content_type = "application/json", description = "the sealed envelope"), responses((status = 200, description = "sealed reply"), (status = 401)))]
 async fn pay(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelope>, SealedError> {
-    let Request { body: req, nonce } = open::<PayRequest>(&state, &body).await?;
+    let Request {
+        body: req,
+        nonce,
+        endpoint,
+    } = open::<PayRequest>(&state, PAY, &body).await?;
     let mut pre = alipay::PrecreateRequest::new(&req.out_trade_no, req.total_amount, &req.subject);
     pre.qr_code_timeout_express = Some(req.qr_code_timeout_express.clone());
     pre.timeout_express = Some(req.qr_code_timeout_express);
@@ -160,13 +190,17 @@ async fn pay(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelope
             failed(&e)
         }
     };
-    seal(&state, &nonce, &reply)
+    seal(&state, &nonce, endpoint, &reply)
 }
 
 /// `alipay.trade.query`.
 #[utoipa::path(post, path = "/api/alipay/trade/query", request_body(content = String, content_type = "application/json", description = "the sealed envelope"), responses((status = 200, description = "sealed reply"), (status = 401)))]
 async fn query(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelope>, SealedError> {
-    let Request { body: req, nonce } = open::<TradeRequest>(&state, &body).await?;
+    let Request {
+        body: req,
+        nonce,
+        endpoint,
+    } = open::<TradeRequest>(&state, QUERY, &body).await?;
     let reply = match state
         .alipay
         .query(&alipay::TradeRef::OutTradeNo(req.out_trade_no.clone()))
@@ -186,13 +220,17 @@ async fn query(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelo
         },
         Err(e) => failed(&e),
     };
-    seal(&state, &nonce, &reply)
+    seal(&state, &nonce, endpoint, &reply)
 }
 
 /// `alipay.trade.close`.
 #[utoipa::path(post, path = "/api/alipay/trade/close", request_body(content = String, content_type = "application/json", description = "the sealed envelope"), responses((status = 200, description = "sealed reply"), (status = 401)))]
 async fn close(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelope>, SealedError> {
-    let Request { body: req, nonce } = open::<TradeRequest>(&state, &body).await?;
+    let Request {
+        body: req,
+        nonce,
+        endpoint,
+    } = open::<TradeRequest>(&state, CLOSE, &body).await?;
     let reply: Reply<()> = match state
         .alipay
         .close(&alipay::CloseRequest {
@@ -204,13 +242,17 @@ async fn close(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelo
         Ok(_) => Reply::Ok { result: () },
         Err(e) => failed(&e),
     };
-    seal(&state, &nonce, &reply)
+    seal(&state, &nonce, endpoint, &reply)
 }
 
 /// `alipay.trade.refund` (the same `out_request_no` on every retry).
 #[utoipa::path(post, path = "/api/alipay/trade/refund", request_body(content = String, content_type = "application/json", description = "the sealed envelope"), responses((status = 200, description = "sealed reply"), (status = 401)))]
 async fn refund(State(state): State<AppState>, body: Bytes) -> Result<Json<Envelope>, SealedError> {
-    let Request { body: req, nonce } = open::<RefundRequest>(&state, &body).await?;
+    let Request {
+        body: req,
+        nonce,
+        endpoint,
+    } = open::<RefundRequest>(&state, REFUND, &body).await?;
     let reply = match state
         .alipay
         .refund(&alipay::RefundRequest {
@@ -232,5 +274,5 @@ async fn refund(State(state): State<AppState>, body: Bytes) -> Result<Json<Envel
             failed(&e)
         }
     };
-    seal(&state, &nonce, &reply)
+    seal(&state, &nonce, endpoint, &reply)
 }

@@ -3,8 +3,13 @@
 //!
 //! `{kid, ts, nonce, key, iv, payload, sig}`: a fresh AES-256-GCM key encrypts the
 //! JSON payload, the key is wrapped with RSA-OAEP (SHA-256, MGF1-SHA-256) for the
-//! recipient, and the sender signs `kid|ts|nonce|key|iv|payload` with
+//! recipient, and the sender signs `endpoint|kid|ts|nonce|key|iv|payload` with
 //! RSA-PKCS#1-v1.5-SHA-256. Binary fields are standard base64 with padding.
+//!
+//! `endpoint` is the path the request is posted to (a reply is signed with the
+//! path of the request it answers). It is not on the wire: each side supplies it,
+//! the receiver from the endpoint the envelope arrived at, so a request sealed
+//! for one operation (a query) fails the signature anywhere else (a close).
 //!
 //! Every private-key operation (unwrap, sign) runs in aws-lc-rs, never in the `rsa`
 //! crate (RUSTSEC-2023-0071). `open` answers every failure with the same
@@ -55,7 +60,7 @@ pub struct Envelope {
     pub iv: String,
     /// Ciphertext plus GCM tag, base64.
     pub payload: String,
-    /// RSA-PKCS#1-v1.5-SHA-256 over `kid|ts|nonce|key|iv|payload`, base64.
+    /// RSA-PKCS#1-v1.5-SHA-256 over `endpoint|kid|ts|nonce|key|iv|payload`, base64.
     pub sig: String,
 }
 
@@ -194,9 +199,11 @@ pub fn key_id(spki_der: &[u8]) -> String {
     hex::encode(&d.as_ref()[..8])
 }
 
-/// Seals `plaintext` for `recipient`, signed by `sender`, stamped with `now` (Unix seconds).
+/// Seals `plaintext` for `recipient`, signed by `sender`, stamped with `now` (Unix
+/// seconds), valid only at `endpoint` (the path it is posted to).
 pub fn seal(
     plaintext: &[u8],
+    endpoint: &str,
     recipient: &EnvelopePublicKey,
     sender: &EnvelopePrivateKey,
     now: i64,
@@ -205,22 +212,39 @@ pub fn seal(
     SystemRandom::new()
         .fill(&mut nonce)
         .map_err(|_| SealError::Random)?;
-    seal_with_nonce(plaintext, recipient, sender, now, B64.encode(nonce))
+    seal_with_nonce(
+        plaintext,
+        endpoint,
+        recipient,
+        sender,
+        now,
+        B64.encode(nonce),
+    )
 }
 
-/// Seals the reply to a request whose envelope carried `request_nonce`.
+/// Seals the reply to a request whose envelope carried `request_nonce` and
+/// arrived at `endpoint`.
 pub fn seal_reply(
     plaintext: &[u8],
     request_nonce: &str,
+    endpoint: &str,
     recipient: &EnvelopePublicKey,
     sender: &EnvelopePrivateKey,
     now: i64,
 ) -> Result<Envelope, SealError> {
-    seal_with_nonce(plaintext, recipient, sender, now, request_nonce.to_owned())
+    seal_with_nonce(
+        plaintext,
+        endpoint,
+        recipient,
+        sender,
+        now,
+        request_nonce.to_owned(),
+    )
 }
 
 fn seal_with_nonce(
     plaintext: &[u8],
+    endpoint: &str,
     recipient: &EnvelopePublicKey,
     sender: &EnvelopePrivateKey,
     now: i64,
@@ -260,7 +284,7 @@ fn seal_with_nonce(
         .sign(
             &RSA_PKCS1_SHA256,
             &rng,
-            signed_text(&env).as_bytes(),
+            signed_text(endpoint, &env).as_bytes(),
             &mut sig,
         )
         .map_err(|_| SealError::Sign)?;
@@ -268,37 +292,42 @@ fn seal_with_nonce(
     Ok(env)
 }
 
-/// Opens an envelope: verifies the signature and freshness, unwraps the key, decrypts.
+/// Opens an envelope that arrived at `endpoint`: verifies the signature (which
+/// covers the endpoint) and freshness, unwraps the key, decrypts.
 pub fn open(
     env: &Envelope,
+    endpoint: &str,
     recipient: &EnvelopePrivateKey,
     sender: &EnvelopePublicKey,
     now: i64,
 ) -> Result<Opened, EnvelopeRejected> {
-    open_with_reason(env, recipient, sender, now).map_err(|_| EnvelopeRejected)
+    open_with_reason(env, endpoint, recipient, sender, now).map_err(|_| EnvelopeRejected)
 }
 
 /// Parses the JSON body first; a body that is not an envelope is refused like any other.
 pub fn open_json(
     body: &[u8],
+    endpoint: &str,
     recipient: &EnvelopePrivateKey,
     sender: &EnvelopePublicKey,
     now: i64,
 ) -> Result<Opened, EnvelopeRejected> {
     let env: Envelope = serde_json::from_slice(body).map_err(|_| EnvelopeRejected)?;
-    open(&env, recipient, sender, now)
+    open(&env, endpoint, recipient, sender, now)
 }
 
-/// Opens the JSON reply to `request`: refused like any bad envelope unless it
-/// carries the request's nonce.
+/// Opens the JSON reply to `request`, which was posted to `endpoint`: refused
+/// like any bad envelope unless it carries the request's nonce and was signed
+/// for that endpoint.
 pub fn open_reply(
     body: &[u8],
     request: &Envelope,
+    endpoint: &str,
     recipient: &EnvelopePrivateKey,
     sender: &EnvelopePublicKey,
     now: i64,
 ) -> Result<Opened, EnvelopeRejected> {
-    let opened = open_json(body, recipient, sender, now)?;
+    let opened = open_json(body, endpoint, recipient, sender, now)?;
     if opened.nonce != request.nonce {
         return Err(EnvelopeRejected);
     }
@@ -309,6 +338,7 @@ pub fn open_reply(
 /// reason in a response.
 pub fn open_with_reason(
     env: &Envelope,
+    endpoint: &str,
     recipient: &EnvelopePrivateKey,
     sender: &EnvelopePublicKey,
     now: i64,
@@ -316,7 +346,7 @@ pub fn open_with_reason(
     // Signature first: nothing unauthenticated reaches the RSA private key.
     let sig = B64.decode(&env.sig).map_err(|_| RejectReason::Malformed)?;
     UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, &sender.spki)
-        .verify(signed_text(env).as_bytes(), &sig)
+        .verify(signed_text(endpoint, env).as_bytes(), &sig)
         .map_err(|_| RejectReason::BadSignature)?;
     if env.kid != sender.kid {
         return Err(RejectReason::BadSignature);
@@ -362,9 +392,9 @@ pub fn open_with_reason(
     })
 }
 
-fn signed_text(env: &Envelope) -> String {
+fn signed_text(endpoint: &str, env: &Envelope) -> String {
     format!(
-        "{}|{}|{}|{}|{}|{}",
+        "{endpoint}|{}|{}|{}|{}|{}|{}",
         env.kid, env.ts, env.nonce, env.key, env.iv, env.payload
     )
 }
@@ -424,29 +454,62 @@ mod tests {
     }
 
     const NOW: i64 = 1_790_000_000;
+    const PAY: &str = "/api/alipay/face2face/pay";
+    const QUERY: &str = "/api/alipay/trade/query";
+    const CLOSE: &str = "/api/alipay/trade/close";
     const BODY: &[u8] = br#"{"order_id":"42","total_amount":"9.90","subject":"10 chats"}"#;
 
     fn sealed(k: &Keys) -> Envelope {
-        seal(BODY, &k.gateway_pub, &k.orders, NOW).unwrap()
+        seal(BODY, PAY, &k.gateway_pub, &k.orders, NOW).unwrap()
     }
 
     #[test]
     fn a_reply_opens_only_for_the_request_it_answers() {
         let k = keys();
         let request = sealed(&k);
-        let opened = open(&request, &k.gateway, &k.orders_pub, NOW).unwrap();
-        let reply = seal_reply(b"{}", &opened.nonce, &k.orders_pub, &k.gateway, NOW).unwrap();
+        let opened = open(&request, PAY, &k.gateway, &k.orders_pub, NOW).unwrap();
+        let reply = seal_reply(b"{}", &opened.nonce, PAY, &k.orders_pub, &k.gateway, NOW).unwrap();
         assert_eq!(reply.nonce, request.nonce);
         let body = serde_json::to_vec(&reply).unwrap();
-        let answered = open_reply(&body, &request, &k.orders, &k.gateway_pub, NOW).unwrap();
+        let answered = open_reply(&body, &request, PAY, &k.orders, &k.gateway_pub, NOW).unwrap();
         assert_eq!(answered.plaintext, b"{}");
         // The same reply played back to a later request is refused.
         let later = sealed(&k);
         assert_ne!(later.nonce, request.nonce);
         assert_eq!(
-            open_reply(&body, &later, &k.orders, &k.gateway_pub, NOW).unwrap_err(),
+            open_reply(&body, &later, PAY, &k.orders, &k.gateway_pub, NOW).unwrap_err(),
             EnvelopeRejected
         );
+    }
+
+    #[test]
+    fn an_envelope_opens_only_at_the_endpoint_it_was_sealed_for() {
+        let k = keys();
+        let query = seal(BODY, QUERY, &k.gateway_pub, &k.orders, NOW).unwrap();
+        // A query posted to close fails the signature, with the one generic error.
+        assert_eq!(
+            open(&query, CLOSE, &k.gateway, &k.orders_pub, NOW),
+            Err(EnvelopeRejected)
+        );
+        assert_eq!(
+            open_with_reason(&query, CLOSE, &k.gateway, &k.orders_pub, NOW).unwrap_err(),
+            RejectReason::BadSignature
+        );
+        let json = serde_json::to_vec(&query).unwrap();
+        assert_eq!(
+            open_json(&json, CLOSE, &k.gateway, &k.orders_pub, NOW),
+            Err(EnvelopeRejected)
+        );
+        assert!(open(&query, QUERY, &k.gateway, &k.orders_pub, NOW).is_ok());
+
+        // A reply signed for one endpoint does not answer a request sent to another.
+        let reply = seal_reply(b"{}", &query.nonce, CLOSE, &k.orders_pub, &k.gateway, NOW).unwrap();
+        let body = serde_json::to_vec(&reply).unwrap();
+        assert_eq!(
+            open_reply(&body, &query, QUERY, &k.orders, &k.gateway_pub, NOW),
+            Err(EnvelopeRejected)
+        );
+        assert!(open_reply(&body, &query, CLOSE, &k.orders, &k.gateway_pub, NOW).is_ok());
     }
 
     #[test]
@@ -455,14 +518,14 @@ mod tests {
         let env = sealed(&k);
         assert_eq!(env.kid, k.orders_pub.kid());
         let json = serde_json::to_vec(&env).unwrap();
-        let opened = open_json(&json, &k.gateway, &k.orders_pub, NOW + 299).unwrap();
+        let opened = open_json(&json, PAY, &k.gateway, &k.orders_pub, NOW + 299).unwrap();
         assert_eq!(opened.plaintext, BODY);
         assert_eq!(opened.nonce, env.nonce);
         assert_eq!(opened.ts, NOW);
         // And the response direction.
-        let back = seal(b"{}", &k.orders_pub, &k.gateway, NOW).unwrap();
+        let back = seal(b"{}", PAY, &k.orders_pub, &k.gateway, NOW).unwrap();
         assert_eq!(
-            open(&back, &k.orders, &k.gateway_pub, NOW)
+            open(&back, PAY, &k.orders, &k.gateway_pub, NOW)
                 .unwrap()
                 .plaintext,
             b"{}"
@@ -486,10 +549,10 @@ mod tests {
 
     fn refused(k: &Keys, env: &Envelope, now: i64) -> RejectReason {
         assert_eq!(
-            open(env, &k.gateway, &k.orders_pub, now),
+            open(env, PAY, &k.gateway, &k.orders_pub, now),
             Err(EnvelopeRejected)
         );
-        open_with_reason(env, &k.gateway, &k.orders_pub, now).unwrap_err()
+        open_with_reason(env, PAY, &k.gateway, &k.orders_pub, now).unwrap_err()
     }
 
     #[test]
@@ -564,7 +627,7 @@ mod tests {
             .sign(
                 &RSA_PKCS1_SHA256,
                 &SystemRandom::new(),
-                signed_text(&env).as_bytes(),
+                signed_text(PAY, &env).as_bytes(),
                 &mut sig,
             )
             .unwrap();
@@ -578,17 +641,17 @@ mod tests {
         let env = sealed(&k);
         assert_eq!(refused(&k, &env, NOW + 301), RejectReason::Stale);
         assert_eq!(refused(&k, &env, NOW - 301), RejectReason::Stale);
-        assert!(open(&env, &k.gateway, &k.orders_pub, NOW - 300).is_ok());
+        assert!(open(&env, PAY, &k.gateway, &k.orders_pub, NOW - 300).is_ok());
     }
 
     #[test]
     fn sealed_for_another_key_is_refused() {
         let k = keys();
         // Sealed to the orders key, but the gateway tries to open it.
-        let env = seal(BODY, &k.orders_pub, &k.orders, NOW).unwrap();
+        let env = seal(BODY, PAY, &k.orders_pub, &k.orders, NOW).unwrap();
         assert_eq!(refused(&k, &env, NOW), RejectReason::Unwrap);
         // Signed by the gateway key while the orders key is expected.
-        let env = seal(BODY, &k.gateway_pub, &k.gateway, NOW).unwrap();
+        let env = seal(BODY, PAY, &k.gateway_pub, &k.gateway, NOW).unwrap();
         assert_eq!(refused(&k, &env, NOW), RejectReason::BadSignature);
     }
 
@@ -603,7 +666,7 @@ mod tests {
         assert_eq!(refused(&k, &env, NOW), RejectReason::Malformed);
         for body in [&b"not json"[..], b"{}", br#"{"kid":1}"#, b""] {
             assert_eq!(
-                open_json(body, &k.gateway, &k.orders_pub, NOW),
+                open_json(body, PAY, &k.gateway, &k.orders_pub, NOW),
                 Err(EnvelopeRejected)
             );
         }

@@ -76,9 +76,14 @@ impl GatewayClient {
         req: &Req,
     ) -> Result<Reply<Res>, GatewayError> {
         let plain = serde_json::to_vec(req).map_err(|e| GatewayError::Seal(e.to_string()))?;
-        let env: Envelope =
-            envelope::seal(&plain, &self.gateway_key, &self.key, Utc::now().timestamp())
-                .map_err(|e| GatewayError::Seal(e.to_string()))?;
+        let env: Envelope = envelope::seal(
+            &plain,
+            path,
+            &self.gateway_key,
+            &self.key,
+            Utc::now().timestamp(),
+        )
+        .map_err(|e| GatewayError::Seal(e.to_string()))?;
         let res = self
             .http
             .post(format!("{}{path}", self.base))
@@ -97,6 +102,7 @@ impl GatewayClient {
         let opened = envelope::open_reply(
             &body,
             &env,
+            path,
             &self.key,
             &self.gateway_key,
             Utc::now().timestamp(),

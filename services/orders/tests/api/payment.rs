@@ -12,6 +12,7 @@ use paychat_orders::app::Application;
 use paychat_orders::config::Config;
 use paychat_payment_gateway::alipay::AppPrivateKey;
 use paychat_payment_gateway::alipay::sign::notify_sign_content;
+use paychat_payment_gateway::sealed::{PAY, QUERY};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -623,15 +624,18 @@ async fn payment_gateway_refuses_bad_envelopes_without_calling_alipay() {
     );
 
     let victim = "123456789_9";
-    let good = envelope::seal(&pay_req(victim), &gateway_pub, &orders_key, now).unwrap();
+    let good = envelope::seal(&pay_req(victim), PAY, &gateway_pub, &orders_key, now).unwrap();
     let mut bad_sig = good.clone();
-    let other = envelope::seal(&pay_req("1_1"), &gateway_pub, &orders_key, now).unwrap();
+    let other = envelope::seal(&pay_req("1_1"), PAY, &gateway_pub, &orders_key, now).unwrap();
     bad_sig.sig = other.sig;
-    let stale = envelope::seal(&pay_req(victim), &gateway_pub, &orders_key, now - 1000).unwrap();
+    let stale =
+        envelope::seal(&pay_req(victim), PAY, &gateway_pub, &orders_key, now - 1000).unwrap();
     let mut garbage = good.clone();
     garbage.payload = "!!!not base64!!!".into();
-    let wrong_recipient = envelope::seal(&pay_req(victim), &orders_pub, &orders_key, now).unwrap();
-    let wrong_signer = envelope::seal(&pay_req(victim), &gateway_pub, &gateway_key, now).unwrap();
+    let wrong_recipient =
+        envelope::seal(&pay_req(victim), PAY, &orders_pub, &orders_key, now).unwrap();
+    let wrong_signer =
+        envelope::seal(&pay_req(victim), PAY, &gateway_pub, &gateway_key, now).unwrap();
     for env in [bad_sig, stale, garbage, wrong_recipient, wrong_signer] {
         refused(post(serde_json::to_string(&env).unwrap()).await).await;
     }
@@ -642,13 +646,13 @@ async fn payment_gateway_refuses_bad_envelopes_without_calling_alipay() {
 
     // Replay: the first delivery works, the same envelope again is refused.
     let control = "123456789_10";
-    let once = envelope::seal(&pay_req(control), &gateway_pub, &orders_key, now).unwrap();
+    let once = envelope::seal(&pay_req(control), PAY, &gateway_pub, &orders_key, now).unwrap();
     let res = post(serde_json::to_string(&once).unwrap()).await;
     assert_eq!(res.status(), 200);
     // The reply is bound to this request: it carries the request's nonce.
     let reply: envelope::Envelope = res.json().await.unwrap();
     assert_eq!(reply.nonce, once.nonce);
-    let opened = envelope::open(&reply, &orders_key, &gateway_pub, now).unwrap();
+    let opened = envelope::open(&reply, PAY, &orders_key, &gateway_pub, now).unwrap();
     assert!(!opened.plaintext.is_empty());
     assert_eq!(t.sandbox_trade(control).await.0, 200);
     refused(post(serde_json::to_string(&once).unwrap()).await).await;
@@ -656,7 +660,7 @@ async fn payment_gateway_refuses_bad_envelopes_without_calling_alipay() {
         out_trade_no: control.into(),
     })
     .unwrap();
-    let q = envelope::seal(&query, &gateway_pub, &orders_key, now).unwrap();
+    let q = envelope::seal(&query, QUERY, &gateway_pub, &orders_key, now).unwrap();
     let q_url = format!("{}/api/alipay/trade/query", t.gateway);
     let first = t.http.post(&q_url).json(&q).send().await.unwrap();
     assert_eq!(first.status(), 200);
