@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // End-to-end run of the web app against the whole platform, in Debian's Chromium:
 // register → verify from the mail sink → log in → no chat times → recharge → pay (sandbox
-// Alipay) → code under My codes → redeem → streamed answer → history after reload → phone
+// Alipay) → code under My codes → redeem → streamed answer → history after reload → a product
+// beyond the fourth behind "more" → a closed order's payment dialog without its QR code → phone
 // layout. One line per step, then "N passed, M failed"; exits 1 on any failure.
 //
 // Env: BASE_URL (http://127.0.0.1:18080), MAIL_URL (http://127.0.0.1:8025),
 // SCREENSHOT_DIR (web/test-results/screenshots), ADMIN_EMAIL / ADMIN_PASSWORD (an address the
-// services treat as admin; used only to create a product when none is on sale),
+// services treat as admin; used to create products: one when none is on sale, and enough that
+// a new one is listed beyond the fourth),
 // ALIPAY_SIM_URL (http://127.0.0.1:8092, fallback payer), CHROMIUM (path to the browser).
 
 import { chromium } from 'playwright-core'
@@ -147,6 +149,46 @@ async function ensureProduct() {
   })
   assert(created.status === 201 || created.status === 200, `create product answered ${created.status} ${JSON.stringify(created.json)}`)
   return 'created'
+}
+
+/** Every product on sale, following next_cursor. */
+async function allProducts() {
+  const all = []
+  let cursor = null
+  for (let n = 0; n < 50; n++) {
+    const res = await api(`/api/products?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+    assert(res.status === 200, `GET /api/products answered ${res.status}`)
+    all.push(...items(res.json))
+    cursor = res.json?.next_cursor
+    if (!cursor) break
+  }
+  return all
+}
+
+async function createProduct(token, name) {
+  const created = await api('/api/admin/products', {
+    method: 'POST',
+    token,
+    body: { name, description: '5 次对话 / 5 chats', price: '0.01', reward_use_times: 5, stock: 5, expires_days: 30 },
+  })
+  assert(created.status === 201 || created.status === 200, `create product answered ${created.status} ${JSON.stringify(created.json)}`)
+  return created.json.id
+}
+
+/**
+ * A product added now, placed beyond the fourth of the products on sale: enough older ones in
+ * stock are made first, so the new one (no sales, newest) comes after at least four.
+ */
+async function productBeyondFourth() {
+  const token = await adminToken()
+  const inStock = (await allProducts()).filter((p) => p.stock > 0).length
+  for (let i = inStock; i < 4; i++) await createProduct(token, `E2E 套餐 ${i + 1} ${RUN}`)
+  const id = await createProduct(token, `E2E 新品 ${RUN}`)
+  const offered = await allProducts()
+  const order = [...offered.filter((p) => p.stock > 0), ...offered.filter((p) => p.stock <= 0)]
+  const at = order.findIndex((p) => p.id === id)
+  assert(at >= 4, `the new product is offered at position ${at + 1}, not beyond the fourth`)
+  return id
 }
 
 // ---------- the run ----------
@@ -434,6 +476,68 @@ try {
     assert(text === answerText, `history shows a different answer:\n${text}\nvs\n${answerText}`)
     assert((await page.locator(tid('message-user')).last().innerText()).includes('streaming answers'), 'the question is missing')
     await shot('history-after-reload')
+  })
+
+  let newProductId = ''
+  let closedOrderId = ''
+
+  await step('the recharge dialog offers a product beyond the fourth behind "more"', async () => {
+    newProductId = await productBeyondFourth()
+    await page.locator(tid('nav-recharge')).click()
+    const dialog = page.locator(tid('recharge-dialog'))
+    await dialog.waitFor()
+    await dialog.locator('[data-product-card]').first().waitFor()
+    const cards = dialog.locator('[data-product-card]')
+    assert((await cards.count()) === 4, `the dialog first shows ${await cards.count()} products, not 4`)
+    const card = dialog.locator(tid(`product-${newProductId}`))
+    assert((await card.count()) === 0, 'the new product shows before "more" was asked for')
+    await dialog.locator(tid('products-more')).waitFor()
+    await sleep(400) // the dialog's fade-in, for the screenshot
+    await shot('recharge-first-four')
+    await dialog.locator(tid('products-more')).click()
+    await card.waitFor()
+    assert((await cards.count()) >= 5, '"more" revealed no further products')
+    assert((await dialog.locator(tid('products-more')).count()) === 0, '"more" is still offered with everything shown')
+    // Sold-out products come last.
+    const soldOut = await cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-sold-out')))
+    assert(soldOut.join('') === [...soldOut].sort().join(''), `a sold-out product comes before one in stock: ${soldOut.join(',')}`)
+    await card.scrollIntoViewIfNeeded()
+    await shot('recharge-more')
+  })
+
+  await step('buy the new product, close the order: the payment dialog hides its QR code', async () => {
+    const dialog = page.locator(tid('recharge-dialog'))
+    const card = dialog.locator(tid(`product-${newProductId}`))
+    await card.locator(tid('qty-plus')).click()
+    assert((await card.locator(tid('qty-value')).innerText()).trim() === '1', 'quantity did not become 1')
+    const payResponse = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && /\/api\/orders\/[^/]+\/pay$/.test(new URL(r.url()).pathname),
+      { timeout: 30_000 },
+    )
+    await page.locator(tid('place-order')).click()
+    const res = await payResponse
+    assert(res.status() === 200, `POST /api/orders/{id}/pay answered ${res.status()}`)
+    closedOrderId = (await res.json()).order_id
+    await page.locator(tid('pay-qr')).waitFor()
+    await page.locator(tid('pay-link')).waitFor()
+    await shot('payment-before-close')
+
+    // The order closes elsewhere (another tab, the timeout) while the dialog is open.
+    const token = await page.evaluate(() => localStorage.getItem('paychat.token'))
+    const closed = await api(`/api/orders/${closedOrderId}/close`, { method: 'POST', token })
+    assert(closed.status === 200, `close answered ${closed.status} ${JSON.stringify(closed.json)}`)
+    await page.locator(tid('pay-closed')).waitFor({ timeout: 15_000 })
+    await page.locator(tid('pay-qr')).waitFor({ state: 'detached', timeout: 5_000 })
+    assert((await page.locator(tid('pay-link')).count()) === 0, 'the payment link is still offered for a closed order')
+    const text = (await page.locator(tid('pay-closed')).innerText()).trim()
+    assert(text === '订单已关闭。', `the closed order reads "${text}"`)
+    await shot('payment-closed')
+    await page.keyboard.press('Escape')
+    const hidden = await page.locator(tid('payment-dialog')).waitFor({ state: 'hidden', timeout: 3_000 }).then(() => true, () => false)
+    if (!hidden) {
+      await page.locator(`${tid('payment-dialog')} .n-card-header__close`).click()
+      await page.locator(tid('payment-dialog')).waitFor({ state: 'hidden' })
+    }
   })
 
   await step('phone screen (390x844): the chat page is usable', async () => {
