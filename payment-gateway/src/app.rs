@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use paychat_common::envelope::{EnvelopePrivateKey, EnvelopePublicKey};
-use paychat_common::service::{self, Infra, Server};
+use paychat_common::service::{self, Infra, Server, Worker};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -86,6 +86,7 @@ impl Application {
             db: infra.db,
             redis: infra.redis,
             keys: infra.keys,
+            limiter: infra.limiter,
             ids: infra.ids,
             alipay: Arc::new(alipay),
             envelope_key: Arc::new(envelope_key),
@@ -112,8 +113,16 @@ impl Application {
         self.server.port()
     }
 
-    /// Serves HTTP until the shutdown signal; the gateway has no workers.
+    /// Serves HTTP and runs the notify retention job side by side, until the
+    /// shutdown signal or the job ends.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.server.run("payment-gateway", Vec::new()).await
+        let workers = vec![Worker::new(
+            "notify retention",
+            notify::retention::run(
+                self.state.db.clone(),
+                self.state.config.gateway.notify_retention_days,
+            ),
+        )];
+        self.server.run("payment-gateway", workers).await
     }
 }

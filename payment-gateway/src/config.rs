@@ -38,6 +38,12 @@ pub struct GatewayConfig {
     pub gateway_envelope_private_key_file: String,
     /// The orders service's envelope public key (SPKI PEM): checks requests, seals answers.
     pub orders_envelope_public_key_file: String,
+    /// Largest notify body read; a larger one is refused with 413 before it is read.
+    pub notify_max_body_bytes: usize,
+    /// Notifies failing Alipay's signature allowed per client IP per minute.
+    pub notify_refused_per_minute: u32,
+    /// Stored notifies older than this are deleted.
+    pub notify_retention_days: u32,
 }
 
 impl Config {
@@ -79,6 +85,22 @@ impl Config {
             gateway.alipay_timeout_ms >= 100,
             "alipay_timeout_ms",
             "must be at least 100",
+        );
+        p.check(
+            (1024..=paychat_common::http::BODY_LIMIT).contains(&gateway.notify_max_body_bytes),
+            "notify_max_body_bytes",
+            "must be 1024..=65536",
+        );
+        p.check(
+            gateway.notify_refused_per_minute >= 1,
+            "notify_refused_per_minute",
+            "must be at least 1",
+        );
+        // Alipay retries a notify for about a day; the duplicate check reads these rows.
+        p.check(
+            gateway.notify_retention_days >= 2,
+            "notify_retention_days",
+            "must be at least 2",
         );
         p.into_result()?;
         Ok(Self { common, gateway })

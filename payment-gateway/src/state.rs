@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use paychat_common::envelope::{EnvelopePrivateKey, EnvelopePublicKey};
 use paychat_common::ids::IdGenerator;
+use paychat_common::ratelimit::RateLimiter;
 use paychat_common::redis::Keys;
 use redis::aio::ConnectionManager;
 use sqlx::MySqlPool;
@@ -18,6 +19,7 @@ pub struct AppState {
     pub db: MySqlPool,
     pub redis: ConnectionManager,
     pub keys: Keys,
+    pub limiter: RateLimiter,
     pub ids: Arc<IdGenerator>,
     pub alipay: Arc<AlipayClient>,
     /// The gateway's own envelope key.

@@ -29,6 +29,28 @@ pub async fn insert(db: impl MySqlExecutor<'_>, n: &NewNotify) -> sqlx::Result<(
     .map(|_| ())
 }
 
+/// Records a notify that failed the signature: its summary and why, not its body.
+pub async fn insert_summary(
+    db: impl MySqlExecutor<'_>,
+    n: &NewNotify,
+    reason: &str,
+) -> sqlx::Result<()> {
+    let reason: String = reason.chars().take(255).collect();
+    sqlx::query(
+        "INSERT INTO pay_alipay_notify (id, notify_id, out_trade_no, trade_no, trade_status, \
+         verified, handed_over, rejection_reason, raw_body) VALUES (?, ?, ?, ?, ?, 0, 0, ?, '')",
+    )
+    .bind(n.id)
+    .bind(&n.notify_id)
+    .bind(&n.out_trade_no)
+    .bind(&n.trade_no)
+    .bind(&n.trade_status)
+    .bind(reason)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
 /// Records the outcome; `reason` None for a notify handed over cleanly.
 pub async fn settle(
     db: impl MySqlExecutor<'_>,

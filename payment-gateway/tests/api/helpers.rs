@@ -3,6 +3,7 @@ use paychat_common::testing::{self, SandboxProcess};
 use paychat_payment_gateway::app::Application;
 use paychat_payment_gateway::config::Config;
 use serde_json::Value;
+use sqlx::MySqlPool;
 
 pub const AMQP_TEST_URL: &str = "amqp://paychat:paychat@127.0.0.1:35672/paychat_test";
 
@@ -10,6 +11,7 @@ pub const AMQP_TEST_URL: &str = "amqp://paychat:paychat@127.0.0.1:35672/paychat_
 pub struct TestGateway {
     pub base: String,
     pub http: reqwest::Client,
+    pub db: MySqlPool,
     pub sandbox: SandboxProcess,
     pub orders_key: EnvelopePrivateKey,
     pub gateway_pub: EnvelopePublicKey,
@@ -40,14 +42,13 @@ pub async fn spawn_gateway_with(extra: &[(&str, String)]) -> TestGateway {
     ];
     overrides.extend(extra.iter().cloned());
     let config = Config::load(&overrides).expect("test configuration");
-    let app = Application::build(config)
-        .await
-        .expect("gateway builds");
+    let app = Application::build(config).await.expect("gateway builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestGateway {
         base,
         http: reqwest::Client::new(),
+        db: MySqlPool::connect(&database_url).await.unwrap(),
         sandbox,
         orders_key: EnvelopePrivateKey::from_pkcs8_pem(
             &testing::sandbox_key("orders_envelope_private.pem").unwrap(),
@@ -66,6 +67,24 @@ impl TestGateway {
             .post(format!("{}{path}", self.base))
             .json(body)
             .send()
+            .await
+            .unwrap()
+    }
+
+    /// Posts a notify form as Alipay would.
+    pub async fn notify(&self, form: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/alipay/notify", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn notify_rows(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM pay_alipay_notify")
+            .fetch_one(&self.db)
             .await
             .unwrap()
     }

@@ -1,0 +1,75 @@
+use paychat_payment_gateway::notify::retention;
+
+use crate::helpers::{spawn_gateway, spawn_gateway_with};
+
+/// A notify-shaped form whose signature is made up.
+fn forged(i: usize) -> String {
+    format!(
+        "notify_id=n{i}&out_trade_no=123_{i}&trade_no=2026{i}&trade_status=TRADE_SUCCESS\
+         &total_amount=9.90&app_id=2021000000000001&sign_type=RSA2&sign=bm90IGEgc2lnbmF0dXJl"
+    )
+}
+
+#[tokio::test]
+async fn an_oversized_notify_is_refused_unread_and_not_stored() {
+    let t = spawn_gateway().await;
+    // Below the service-wide body limit, far above any real notify.
+    let body = format!("{}&padding={}", forged(1), "a".repeat(32 * 1024));
+    let res = t.notify(body).await;
+    assert_eq!(res.status(), 413);
+    // Streamed without a length, it is cut off all the same.
+    let chunks: Vec<Result<String, std::io::Error>> =
+        (0..40).map(|_| Ok("a".repeat(1024))).collect();
+    let res = t
+        .notify(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .await;
+    assert_eq!(res.status(), 413);
+    assert_eq!(t.notify_rows().await, 0);
+}
+
+#[tokio::test]
+async fn a_flood_of_forged_notifies_is_rate_limited_and_stores_no_raw_bodies() {
+    let t = spawn_gateway_with(&[("notify_refused_per_minute", "5".into())]).await;
+    let mut statuses = Vec::new();
+    for i in 0..20 {
+        let res = t.notify(forged(i)).await;
+        let status = res.status().as_u16();
+        if status == 200 {
+            assert_eq!(res.text().await.unwrap(), "failure");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    // At most a summary of each refused notify within the limit, never its body.
+    assert!(t.notify_rows().await <= 5);
+    let raw: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM pay_alipay_notify WHERE raw_body <> ''")
+            .fetch_one(&t.db)
+            .await
+            .unwrap();
+    assert_eq!(raw, 0);
+}
+
+#[tokio::test]
+async fn retention_deletes_old_notifies_and_keeps_new_ones() {
+    let t = spawn_gateway().await;
+    for (id, age_days) in [(1_i64, 100), (2, 31), (3, 29), (4, 0)] {
+        sqlx::query(
+            "INSERT INTO pay_alipay_notify (id, verified, raw_body, create_time) \
+             VALUES (?, 1, 'x', NOW(3) - INTERVAL ? DAY)",
+        )
+        .bind(id)
+        .bind(age_days)
+        .execute(&t.db)
+        .await
+        .unwrap();
+    }
+    let deleted = retention::run_once(&t.db, 30).await.unwrap();
+    assert_eq!(deleted, 2);
+    let left: Vec<i64> = sqlx::query_scalar("SELECT id FROM pay_alipay_notify ORDER BY id")
+        .fetch_all(&t.db)
+        .await
+        .unwrap();
+    assert_eq!(left, vec![3, 4]);
+}
