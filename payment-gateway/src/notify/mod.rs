@@ -97,8 +97,13 @@ async fn notify(
             .find(|(name, _)| name == k)
             .map(|(_, v)| v.chars().take(max).collect::<String>())
     };
+    let id = match state.ids.try_next() {
+        Ok(id) => id,
+        // 503: Alipay tries again later, by when a worker number is leased again.
+        Err(e) => return ApiError::from(e).into_response(),
+    };
     let mut row = queries::NewNotify {
-        id: state.ids.next(),
+        id,
         notify_id: field("notify_id", 128),
         out_trade_no: field("out_trade_no", 64),
         trade_no: field("trade_no", 64),
