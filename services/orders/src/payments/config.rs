@@ -22,6 +22,10 @@ pub struct PaymentsConfig {
     pub reconcile_interval_secs: u64,
     /// A QR code must be this old before the job asks Alipay about it.
     pub reconcile_after_secs: u64,
+    /// How long past the last moment Alipay could take a payment for a closed
+    /// (or completed) order's QR code the job keeps asking about it; keep it
+    /// above `reconcile_interval_secs` so the last payment meets a pass.
+    pub reconcile_closed_grace_secs: u64,
     /// Payment events handled at once by one consumer.
     pub payment_consumer_prefetch: u16,
     pub smtp_host: String,

@@ -307,23 +307,3 @@ async fn refund(
     );
     Ok(Fulfilled::Refunded)
 }
-
-/// An order Alipay reports paid (timeout path, reconciliation): fulfil it.
-pub async fn settle_paid(state: &AppState, order_id: i64) -> anyhow::Result<Option<Fulfilled>> {
-    let trades = state
-        .payments
-        .gateway
-        .order_trades(&state.db, order_id)
-        .await?;
-    let super::gateway::OrderTrades::Paid(trade) = trades else {
-        return Ok(None);
-    };
-    let payment = Payment {
-        order_id,
-        out_trade_no: trade.out_trade_no,
-        trade_no: trade.trade_no,
-        amount: trade.total_amount,
-        buyer_account: trade.buyer_account,
-    };
-    fulfil(state, &payment).await.map(Some)
-}

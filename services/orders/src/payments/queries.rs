@@ -154,19 +154,38 @@ pub async fn attempts(db: impl MySqlExecutor<'_>, order_id: i64) -> sqlx::Result
     .await
 }
 
-/// Orders awaiting confirmation with a QR code issued more than `age_secs`
-/// ago: the reconciliation job asks Alipay about them.
+/// Orders whose trades Alipay may have taken payment for without a notify
+/// reaching us: those awaiting confirmation with a QR code issued more than
+/// `age_secs` ago, and closed or completed ones with a QR code of a trade that
+/// is neither paid nor refunded here and could still be paid at Alipay.
+///
+/// A QR code Alipay accepts until its `qr_code_timeout_express` (whole minutes
+/// from precreate, at least one, so it may outlive the order's window by up
+/// to a minute), and a trade scanned just before that stays payable for its
+/// `timeout_express`, which the gateway sets to the same length: so a trade
+/// is payable for at most twice the QR code's life after it was requested.
+/// `grace_secs` covers clock skew and the reconciliation pass after the last
+/// possible payment.
 pub async fn to_reconcile(
     db: impl MySqlExecutor<'_>,
     age_secs: u64,
+    grace_secs: u64,
     limit: u32,
 ) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
         "SELECT DISTINCT o.id FROM chat_order o JOIN chat_order_history h ON h.order_id = o.id \
-         WHERE o.status = 1 AND h.pay_qr_code IS NOT NULL \
-         AND h.update_time <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND ORDER BY o.id LIMIT ?",
+         WHERE h.pay_qr_code IS NOT NULL AND ( \
+           (o.status = 1 AND h.update_time <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND) \
+           OR (o.status IN (2, 3, 4) \
+             AND h.create_time + INTERVAL (2 * TIMESTAMPDIFF(SECOND, h.create_time, \
+               GREATEST(h.qr_expire_time, h.create_time + INTERVAL 1 MINUTE)) + ?) SECOND \
+               > UTC_TIMESTAMP(3) \
+             AND NOT EXISTS (SELECT 1 FROM chat_order_history s WHERE s.order_id = o.id \
+               AND s.out_trade_no = h.out_trade_no AND s.pay_status IN (1, 4)))) \
+         ORDER BY o.id LIMIT ?",
     )
     .bind(age_secs)
+    .bind(grace_secs)
     .bind(limit)
     .fetch_all(db)
     .await

@@ -1,12 +1,20 @@
-//! Reconciliation: orders awaiting confirmation whose QR code is older than
-//! `reconcile_after_secs` are looked up at Alipay, and those it reports paid
-//! are fulfilled — the notify may have been lost.
+//! Reconciliation: the trades of orders Alipay may have been paid for without
+//! a notify reaching us are looked up at Alipay, and every one it reports paid
+//! is fulfilled or refunded. That covers orders awaiting confirmation whose QR
+//! code is older than `reconcile_after_secs`, and closed (or completed) orders
+//! while one of their QR codes can still be paid at Alipay: a buyer may scan a
+//! code after the order closed, or pay a second attempt's code.
 
 use std::time::Duration;
 
-use super::fulfil::{Fulfilled, settle_paid};
+use paychat_common::payment::Reply;
+
+use super::fulfil::{Fulfilled, Payment, fulfil};
 use super::queries;
 use crate::state::AppState;
+
+/// Orders looked at per pass; the rest wait for the next one.
+const BATCH: u32 = 200;
 
 /// Runs for the life of the process.
 pub async fn run(state: AppState) {
@@ -21,18 +29,18 @@ pub async fn run(state: AppState) {
 
 /// One pass; returns how many orders it completed.
 pub async fn reconcile(state: &AppState) -> anyhow::Result<usize> {
-    let age = state.config.payments.reconcile_after_secs;
+    let config = &state.config.payments;
+    let candidates = queries::to_reconcile(
+        &state.db,
+        config.reconcile_after_secs,
+        config.reconcile_closed_grace_secs,
+        BATCH,
+    )
+    .await?;
     let mut completed = 0;
-    for order_id in queries::to_reconcile(&state.db, age, 200).await? {
-        match settle_paid(state, order_id).await {
-            Ok(Some(Fulfilled::Now)) => {
-                completed += 1;
-                tracing::warn!(
-                    order_id,
-                    "order paid at Alipay without a notify; fulfilled by reconciliation"
-                );
-            }
-            Ok(_) => {}
+    for order_id in candidates {
+        match settle_order(state, order_id).await {
+            Ok(n) => completed += n,
             Err(e) => tracing::warn!(
                 order_id,
                 error = format!("{e:#}"),
@@ -42,6 +50,47 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<usize> {
     }
     if completed > 0 {
         metrics::counter!("orders_reconciled_total").increment(completed as u64);
+    }
+    Ok(completed)
+}
+
+/// Settles every trade of the order Alipay reports paid, not only the first:
+/// a second attempt's payment must be refunded too. Returns 1 if this
+/// completed the order.
+async fn settle_order(state: &AppState, order_id: i64) -> anyhow::Result<usize> {
+    let gateway = &state.payments.gateway;
+    let mut completed = 0;
+    for out_trade_no in queries::attempts(&state.db, order_id).await? {
+        let trade = match gateway.query(&out_trade_no).await? {
+            Reply::Ok { result } if result.is_paid() => result,
+            Reply::Ok { .. } | Reply::TradeNotExist | Reply::TradeStatusError => continue,
+            Reply::Unknown { message } | Reply::Refused { message, .. } => {
+                anyhow::bail!("querying {out_trade_no}: {message}")
+            }
+        };
+        let payment = Payment {
+            order_id,
+            out_trade_no: trade.out_trade_no,
+            trade_no: trade.trade_no,
+            amount: trade.total_amount,
+            buyer_account: trade.buyer_account,
+        };
+        match fulfil(state, &payment).await? {
+            Fulfilled::Now => {
+                completed = 1;
+                tracing::warn!(
+                    order_id,
+                    out_trade_no,
+                    "order paid at Alipay without a notify; fulfilled by reconciliation"
+                );
+            }
+            Fulfilled::Refunded => tracing::warn!(
+                order_id,
+                out_trade_no,
+                "payment Alipay reported without a notify could not be honoured; refunded"
+            ),
+            Fulfilled::Already | Fulfilled::UnknownOrder => {}
+        }
     }
     Ok(completed)
 }
