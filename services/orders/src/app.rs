@@ -1,6 +1,7 @@
 //! Builds the service: connections, state, routes, the bound listener, and the
 //! background workers (outbox relay, timeout consumer, sweeper, payment
-//! consumer, payment reconciliation), run beside HTTP by `paychat_common::service`.
+//! consumer, payment reconciliation, stock reconciliation), run beside HTTP by
+//! `paychat_common::service`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,6 +117,14 @@ impl Application {
             Worker::new(
                 "payment reconciliation",
                 payments::reconcile::run(state.clone()),
+            ),
+            Worker::new(
+                "stock reconciliation",
+                reconcile::run_periodically(
+                    state.db.clone(),
+                    state.stock.clone(),
+                    Duration::from_secs(state.config.orders.stock_reconcile_interval_secs),
+                ),
             ),
         ];
         self.server.run("orders", workers).await

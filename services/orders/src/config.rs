@@ -42,6 +42,9 @@ pub struct OrdersConfig {
     pub payment_max_attempts: u32,
     /// How often the fulfilment retry job tries parked payment events again.
     pub fulfilment_retry_interval_secs: u64,
+    /// How often Redis stock is reconciled with the database (repairs counts
+    /// a failed give-back or a lost order write left wrong).
+    pub stock_reconcile_interval_secs: u64,
     /// Failed redemption attempts allowed per window, per user and per IP.
     pub redeem_fail_limit_user: u32,
     pub redeem_fail_limit_ip: u32,
@@ -112,6 +115,11 @@ impl Config {
         p.check(
             orders.fulfilment_retry_interval_secs >= 1,
             "fulfilment_retry_interval_secs",
+            "must be at least 1",
+        );
+        p.check(
+            orders.stock_reconcile_interval_secs >= 1,
+            "stock_reconcile_interval_secs",
             "must be at least 1",
         );
         p.check(

@@ -49,7 +49,10 @@ pub async fn close_order(state: &AppState, order_id: i64, reason: &str) -> anyho
         Ok(true) => {}
         Ok(false) => tracing::warn!(order_id, "stock of the order had been given back already"),
         // The database is already right; the next reconciliation repairs Redis.
-        Err(e) => tracing::error!(order_id, error = %e, "could not give stock back to Redis"),
+        Err(e) => {
+            crate::stock::giveback_failed("close");
+            tracing::error!(order_id, error = %e, "could not give stock back to Redis");
+        }
     }
     metrics::counter!("orders_closed_total", "reason" => reason.to_owned()).increment(1);
     tracing::info!(order_id, user_id = order.user_id, reason, "order closed");

@@ -81,9 +81,12 @@ impl OrderWriter {
             give_back(&self.stock, &job.record).await;
             return Err(anyhow::anyhow!("the order writer has stopped").into());
         }
-        answered
-            .await
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the order writer dropped an order").into()))
+        answered.await.unwrap_or_else(|_| {
+            // Whether it committed is unknown, so its units stay taken; the
+            // scheduled reconciliation gives them back if it did not.
+            crate::stock::giveback_failed("writer_dropped");
+            Err(anyhow::anyhow!("the order writer dropped an order").into())
+        })
     }
 }
 
@@ -168,6 +171,7 @@ async fn write_jobs(pool: &MySqlPool, stock: &Stock, jobs: Vec<Job>) {
                 Err(OrderError::Internal(e.into()))
             }
             Alone::Unknown(e) => {
+                crate::stock::giveback_failed("writer_unknown");
                 tracing::error!(
                     order_id = job.record.row.id,
                     error = format!("{e:#}"),
@@ -262,6 +266,7 @@ async fn write_batch(pool: &MySqlPool, records: &[&OrderRecord]) -> Result<(), B
 
 async fn give_back(stock: &Stock, record: &OrderRecord) {
     if let Err(e) = stock.give_back(record.row.id, &record.reserved).await {
+        crate::stock::giveback_failed("writer");
         tracing::error!(order_id = record.row.id, error = %e, "could not give back the stock of a failed order");
     }
 }

@@ -127,7 +127,7 @@ async fn decide(state: &AppState, payment: &Payment) -> anyhow::Result<Option<Fu
             return Ok(Some(Fulfilled::Refunded));
         }
         // Its stock went back when it closed: take it again, or give the money back.
-        match state.stock.reserve(&units).await? {
+        match retake(state, &units).await? {
             Reservation::Reserved => {}
             _ => {
                 return refund(state, &order, payment, "order closed and out of stock")
@@ -164,9 +164,22 @@ async fn decide(state: &AppState, payment: &Payment) -> anyhow::Result<Option<Fu
     }
 }
 
+/// Reserves the units of a closed order again. A count missing from Redis is
+/// loaded from the database first: a lost key is not a sold-out product.
+async fn retake(state: &AppState, units: &[(i64, i32)]) -> anyhow::Result<Reservation> {
+    let first = state.stock.reserve(units).await?;
+    if !matches!(first, Reservation::NotLoaded { .. }) {
+        return Ok(first);
+    }
+    let ids: Vec<i64> = units.iter().map(|(p, _)| *p).collect();
+    crate::stock::reconcile::load_missing(&state.db, &state.stock, &ids).await?;
+    Ok(state.stock.reserve(units).await?)
+}
+
 async fn undo_retake(state: &AppState, units: &[(i64, i32)]) {
     for (product_id, n) in units {
         if let Err(e) = state.stock.add(*product_id, i64::from(*n)).await {
+            crate::stock::giveback_failed("fulfil_retake");
             tracing::error!(product_id, error = %e, "could not give re-taken stock back; reconciliation repairs it");
         }
     }

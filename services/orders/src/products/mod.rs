@@ -4,6 +4,8 @@
 pub mod queries;
 pub mod types;
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, Query, State};
 use paychat_common::{ApiError, Json};
 use serde::Deserialize;
@@ -25,6 +27,23 @@ pub struct ListQuery {
     pub cursor: Option<String>,
     /// 1..=100, default 20.
     pub limit: Option<u32>,
+}
+
+/// The Redis counts of `ids`. Keys Redis lost (a restart without its data)
+/// are loaded from the database first, so the shop does not look sold out
+/// until someone orders; if that fails the counts Redis has are shown.
+async fn available(state: &AppState, ids: &[i64]) -> Result<HashMap<i64, i64>, ApiError> {
+    let mut counts = state.stock.available(ids).await?;
+    if counts.len() < ids.len() {
+        match crate::stock::reconcile::load_missing(&state.db, &state.stock, ids).await {
+            Ok(()) => counts = state.stock.available(ids).await?,
+            Err(e) => tracing::warn!(
+                error = format!("{e:#}"),
+                "could not load missing stock keys"
+            ),
+        }
+    }
+    Ok(counts)
 }
 
 /// Enabled products, best sellers first (ties: oldest first), a page at a time.
@@ -51,7 +70,7 @@ async fn list_products(
         })
         .flatten();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-    let available = state.stock.available(&ids).await?;
+    let available = available(&state, &ids).await?;
     let items = rows
         .iter()
         .map(|r| ProductView::new(r, available.get(&r.id).copied().unwrap_or(0)))
@@ -71,7 +90,7 @@ async fn get_product(
         .await?
         .filter(types::ProductRow::enabled)
         .ok_or_else(not_found)?;
-    let available = state.stock.available(&[id]).await?;
+    let available = available(&state, &[id]).await?;
     Ok(Json(ProductView::new(
         &row,
         available.get(&id).copied().unwrap_or(0),

@@ -68,6 +68,12 @@ return 1
     )
 });
 
+/// Counts a reservation that could not be given back to Redis (the units stay
+/// taken there until the scheduled reconciliation repairs the count).
+pub fn giveback_failed(path: &'static str) {
+    metrics::counter!("stock_giveback_failures_total", "path" => path).increment(1);
+}
+
 /// Markers outlive any order window by far; a give-back replayed later than
 /// this would find the order closed in the database anyway.
 const MARKER_TTL_SECS: u64 = 30 * 24 * 3600;

@@ -1,5 +1,7 @@
 //! Repairs Redis from the database: available = stock − units held by unpaid
-//! orders. Runs at start and on demand (`POST /api/admin/stock/reconcile`).
+//! orders. Runs at start, every `stock_reconcile_interval_secs`, and on demand
+//! (`POST /api/admin/stock/reconcile`); a missing key is also loaded on first
+//! use (an order, a late payment, a product listing).
 //!
 //! An order being placed is reserved in Redis a moment before its row commits,
 //! and a closed order's units come back a moment after; a difference seen only
@@ -51,6 +53,64 @@ pub async fn expected(db: &MySqlPool) -> anyhow::Result<HashMap<i64, i64>> {
         .into_iter()
         .map(|(p, stock)| (p, i64::from(stock) - held.get(&p).copied().unwrap_or(0)))
         .collect())
+}
+
+/// Loads the counts of those `product_ids` that have no key in Redis (a
+/// Redis that restarted empty, an evicted key). SET NX: a count that is there
+/// meanwhile is never overwritten.
+pub async fn load_missing(
+    db: &MySqlPool,
+    stock: &Stock,
+    product_ids: &[i64],
+) -> anyhow::Result<()> {
+    let loaded = stock.available(product_ids).await?;
+    let missing: Vec<i64> = product_ids
+        .iter()
+        .copied()
+        .filter(|p| !loaded.contains_key(p))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let expected = expected(db).await?;
+    for product_id in missing {
+        // A deleted product has no count to sell from.
+        let Some(available) = expected.get(&product_id) else {
+            continue;
+        };
+        if stock.init(product_id, (*available).max(0)).await? {
+            tracing::warn!(
+                product_id,
+                available,
+                "missing stock key loaded from the database"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs for the life of the process: Redis counts that drifted (a give-back
+/// that failed, a writer that lost an order, stock added after a commit whose
+/// Redis step failed) are repaired within one interval.
+pub async fn run_periodically(db: MySqlPool, stock: Stock, interval: Duration) {
+    loop {
+        tokio::time::sleep(interval).await;
+        // The second look waits a moment for orders in flight, never longer
+        // than the interval itself.
+        let settle = (interval / 4).min(Duration::from_millis(300));
+        match run(&db, &stock, settle).await {
+            Ok(report) => {
+                let repaired = report.differences.iter().filter(|d| d.repaired).count();
+                if repaired > 0 {
+                    metrics::counter!("stock_repairs_total").increment(repaired as u64);
+                }
+            }
+            Err(e) => tracing::warn!(
+                error = format!("{e:#}"),
+                "scheduled stock reconciliation failed"
+            ),
+        }
+    }
 }
 
 async fn differences(

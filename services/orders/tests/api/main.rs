@@ -10,4 +10,5 @@ mod orders;
 mod payment;
 mod payment_failures;
 mod products;
+mod stock_repair;
 mod timeouts;

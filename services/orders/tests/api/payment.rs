@@ -21,6 +21,7 @@ use crate::helpers::{AMQP_TEST_URL, TestApp, User, assert_error, error_code, eve
 mod fulfil_races;
 mod locks;
 mod reconcile_closed;
+mod stock_missing;
 
 const APP_ID: &str = testing::SANDBOX_ALIPAY_APP_ID;
 const SELLER_ID: &str = testing::SANDBOX_ALIPAY_SELLER_ID;

@@ -1,0 +1,94 @@
+//! Redis stock that drifted from the database is repaired on a schedule, and
+//! missing stock keys are reloaded when products are listed.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::{TestApp, eventually, spawn_app, spawn_app_with};
+
+async fn redis_cmd(app: &TestApp, cmd: &str, product: &str, arg: Option<i64>) {
+    let key = app.state.stock.key(product.parse().unwrap());
+    let mut redis = app.state.redis.clone();
+    let mut c = redis::cmd(cmd);
+    c.arg(&key);
+    if let Some(a) = arg {
+        c.arg(a);
+    }
+    let _: redis::Value = c.query_async(&mut redis).await.unwrap();
+}
+
+#[tokio::test]
+async fn leaked_stock_is_repaired_within_one_reconcile_interval() {
+    let app = spawn_app_with(&[("stock_reconcile_interval_secs", "1".into())]).await;
+    let product = app.product(5, "1.00").await;
+    let user = app.user().await;
+    app.order_id(&user, &product, 1).await;
+    assert_eq!(app.redis_stock(&product).await, 4);
+
+    // Units taken in Redis and never given back (a give-back that failed).
+    redis_cmd(&app, "DECRBY", &product, Some(3)).await;
+    assert_eq!(app.redis_stock(&product).await, 1);
+    let repaired = eventually(Duration::from_secs(6), || async {
+        app.redis_stock(&product).await == 4
+    })
+    .await;
+    assert!(
+        repaired,
+        "stock not repaired: {}",
+        app.redis_stock(&product).await
+    );
+
+    // And units Redis has too many of.
+    redis_cmd(&app, "INCRBY", &product, Some(2)).await;
+    let repaired = eventually(Duration::from_secs(6), || async {
+        app.redis_stock(&product).await == 4
+    })
+    .await;
+    assert!(
+        repaired,
+        "stock not repaired: {}",
+        app.redis_stock(&product).await
+    );
+}
+
+#[tokio::test]
+async fn products_reload_stock_keys_redis_lost() {
+    let app = spawn_app().await;
+    let a = app.product(7, "1.00").await;
+    let b = app.product(3, "2.00").await;
+    let user = app.user().await;
+    app.order_id(&user, &a, 2).await;
+
+    // Redis restarted empty: only this test's keys go.
+    redis_cmd(&app, "DEL", &a, None).await;
+    redis_cmd(&app, "DEL", &b, None).await;
+    let list: Value = app
+        .get_anonymous("/api/products")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let stock_of = |id: &str| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["stock"].clone())
+    };
+    assert_eq!(stock_of(&a), Some(5.into()));
+    assert_eq!(stock_of(&b), Some(3.into()));
+    assert_eq!(app.redis_stock(&a).await, 5);
+    assert_eq!(app.redis_stock(&b).await, 3);
+
+    redis_cmd(&app, "DEL", &a, None).await;
+    let one: Value = app
+        .get_anonymous(&format!("/api/products/{a}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["stock"], 5);
+    assert_eq!(app.redis_stock(&a).await, 5);
+}
