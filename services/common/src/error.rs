@@ -48,6 +48,9 @@ pub enum ApiError {
     BadGateway { code: &'static str, message: String },
     #[error("{code}: {message}")]
     Unavailable { code: &'static str, message: String },
+    /// 503 `busy` with `Retry-After`: too much work queued to take this on now.
+    #[error("busy")]
+    Busy { retry_after_secs: u64 },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -103,7 +106,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BadGateway { .. } => StatusCode::BAD_GATEWAY,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -123,6 +126,7 @@ impl ApiError {
             Self::Forbidden => "forbidden",
             Self::PayloadTooLarge => "payload_too_large",
             Self::RateLimited { .. } => "rate_limited",
+            Self::Busy { .. } => "busy",
             Self::Internal(_) => "internal",
         }
     }
@@ -142,6 +146,7 @@ impl ApiError {
             Self::NotFound { .. } => "not found".into(),
             Self::PayloadTooLarge => "the request body is too large (64 KiB at most)".into(),
             Self::RateLimited { .. } => "too many requests, try again later".into(),
+            Self::Busy { .. } => "we are busy right now, try again in a moment".into(),
             Self::Internal(_) => "something went wrong on our side".into(),
         }
     }
@@ -173,7 +178,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = format!("{cause:#}"), "request failed");
         }
         let mut response = (self.status(), axum::Json(self.body())).into_response();
-        if let Self::RateLimited { retry_after_secs } = self {
+        if let Self::RateLimited { retry_after_secs } | Self::Busy { retry_after_secs } = self {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after_secs.max(1)),

@@ -1,5 +1,11 @@
 //! Rate limits kept in Redis, so every copy of a service counts together.
-//! A fixed window per key: the first hit starts the window.
+//! A fixed window per key: the first counted event starts the window.
+//!
+//! Every limit is counted before the work it guards, never checked first and
+//! recorded afterwards (concurrent requests would all pass the check). A
+//! request's keys (an address and an IP, say) go in one pipeline, one round
+//! trip, each through a single-key script, so nothing needs the keys to share
+//! a Redis Cluster slot.
 
 use std::time::Duration;
 
@@ -28,59 +34,155 @@ impl Limit {
     }
 }
 
+/// Counts unconditionally; answers the count and the window's remaining time.
 const HIT: &str = r"
 local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end
-return {n, ttl}
+return {n, ttl, 1}
 ";
+
+/// Counts unless the key is already at its limit (ARGV[2]); the third value
+/// says whether it counted.
+const TAKE: &str = r"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+local counted = 0
+if n < tonumber(ARGV[2]) then
+  n = redis.call('INCR', KEYS[1])
+  counted = 1
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end
+return {n, ttl, counted}
+";
+
+/// Takes one back, unless the window has ended (the key is gone) meanwhile.
+const GIVE_BACK: &str = r"
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 0
+";
+
+/// An attempt counted against limits on failures: give it back with
+/// [`Attempt::succeeded`] once it turns out not to have failed. Dropped
+/// without that, it stays counted.
+#[must_use = "an attempt that does not fail must be given back"]
+pub struct Attempt {
+    limiter: RateLimiter,
+    keys: Vec<String>,
+}
+
+impl Attempt {
+    /// Gives the attempt back to every limit it was counted against: it
+    /// succeeded, or never reached the work. A Redis failure here only leaves
+    /// the attempt counted, so it is logged, not returned.
+    pub async fn succeeded(self) {
+        if let Err(error) = self.limiter.release(&self.keys).await {
+            tracing::warn!(error = %error, "giving back a rate-limited attempt failed");
+        }
+    }
+}
 
 impl RateLimiter {
     pub fn new(redis: ConnectionManager, keys: Keys) -> Self {
         Self { redis, keys }
     }
 
-    /// Counts one event for `key`; refuses with 429 and `Retry-After` once the
-    /// window holds more than `limit.max`.
-    pub async fn hit(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
-        let (count, ttl_ms) = self.incr(key, limit).await?;
-        if count > i64::from(limit.max) {
-            return Err(rate_limited(ttl_ms));
+    /// Counts one event against each `(key, limit)`, in one round trip;
+    /// refuses with 429 and `Retry-After` once any window holds more than its
+    /// `max`. Refused events count too, so hammering never shortens a wait.
+    pub async fn hit(&self, limits: &[(&str, Limit)]) -> Result<(), ApiError> {
+        let counts = self.count(HIT, limits).await?;
+        match refusal(limits, &counts) {
+            Some(refused) => Err(refused),
+            None => Ok(()),
         }
+    }
+
+    /// Counts one attempt against each `(key, limit)` before the work it
+    /// guards, in one round trip, for limits on failures: with `max`
+    /// attempts already counted in a key's window it is refused (429 with
+    /// `Retry-After`) and counts nowhere. Once the attempt turns out not to
+    /// have failed, give it back with [`Attempt::succeeded`].
+    pub async fn attempt(&self, limits: &[(&str, Limit)]) -> Result<Attempt, ApiError> {
+        let counts = self.count(TAKE, limits).await?;
+        let attempt = Attempt {
+            limiter: self.clone(),
+            keys: limits
+                .iter()
+                .zip(&counts)
+                .filter(|(_, c)| c.counted)
+                .map(|((key, _), _)| (*key).to_owned())
+                .collect(),
+        };
+        match refusal(limits, &counts) {
+            Some(refused) => {
+                // A refused attempt never reaches the work, so it is no failure:
+                // the keys that had room take it back.
+                attempt.succeeded().await;
+                Err(refused)
+            }
+            None => Ok(attempt),
+        }
+    }
+
+    async fn count(&self, script: &str, limits: &[(&str, Limit)]) -> Result<Vec<Count>, ApiError> {
+        let mut pipe = redis::pipe();
+        for (key, limit) in limits {
+            let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
+            pipe.cmd("EVAL")
+                .arg(script)
+                .arg(1)
+                .arg(rkey!(self.keys, "rl:{key}"))
+                .arg(window_ms.max(1))
+                .arg(limit.max);
+        }
+        let mut conn = self.redis.clone();
+        let rows: Vec<(i64, i64, i64)> = pipe.query_async(&mut conn).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(count, ttl_ms, counted)| Count {
+                count,
+                ttl_ms,
+                counted: counted == 1,
+            })
+            .collect())
+    }
+
+    async fn release(&self, keys: &[String]) -> Result<(), ApiError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for key in keys {
+            pipe.cmd("EVAL")
+                .arg(GIVE_BACK)
+                .arg(1)
+                .arg(rkey!(self.keys, "rl:{key}"))
+                .ignore();
+        }
+        let mut conn = self.redis.clone();
+        pipe.query_async::<()>(&mut conn).await?;
         Ok(())
     }
+}
 
-    /// Refuses when `key` has already reached its limit, without counting.
-    /// Pair with [`RateLimiter::record`] to limit only failed attempts.
-    pub async fn check(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
-        let mut conn = self.redis.clone();
-        let full = rkey!(self.keys, "rl:{key}");
-        let (count, ttl_ms): (Option<i64>, i64) = redis::pipe()
-            .get(&full)
-            .pttl(&full)
-            .query_async(&mut conn)
-            .await?;
-        if count.unwrap_or(0) >= i64::from(limit.max) {
-            return Err(rate_limited(ttl_ms));
-        }
-        Ok(())
-    }
+struct Count {
+    count: i64,
+    ttl_ms: i64,
+    counted: bool,
+}
 
-    pub async fn record(&self, key: &str, limit: Limit) -> Result<(), ApiError> {
-        self.incr(key, limit).await.map(|_| ())
-    }
-
-    async fn incr(&self, key: &str, limit: Limit) -> Result<(i64, i64), ApiError> {
-        let mut conn = self.redis.clone();
-        let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
-        let (count, ttl_ms): (i64, i64) = redis::Script::new(HIT)
-            .key(rkey!(self.keys, "rl:{key}"))
-            .arg(window_ms)
-            .invoke_async(&mut conn)
-            .await?;
-        Ok((count, ttl_ms))
-    }
+/// The 429 for the first limit a count went past (or, for [`TAKE`], found
+/// full), waiting for the longest such window.
+fn refusal(limits: &[(&str, Limit)], counts: &[Count]) -> Option<ApiError> {
+    limits
+        .iter()
+        .zip(counts)
+        .filter(|((_, limit), c)| c.count > i64::from(limit.max) || !c.counted)
+        .map(|(_, c)| c.ttl_ms)
+        .max()
+        .map(rate_limited)
 }
 
 fn rate_limited(ttl_ms: i64) -> ApiError {

@@ -42,6 +42,10 @@ pub struct AccountsConfig {
     pub mail_limit_window_secs: u64,
     pub register_limit_ip: u32,
     pub register_limit_window_secs: u64,
+    /// Password hashes computed at once (19 MiB each); 0: one per core.
+    pub password_hash_threads: usize,
+    /// How long a login or registration waits for a hashing thread before 503 `busy`.
+    pub password_hash_queue_ms: u64,
 }
 
 fn empty_secret() -> SecretString {
@@ -124,7 +128,21 @@ impl AccountsConfig {
         ] {
             p.check(value >= 1, key, "must be at least 1");
         }
+        p.check(
+            self.password_hash_threads <= 64,
+            "password_hash_threads",
+            "must be at most 64 (0: one per core)",
+        );
+        p.check(
+            (10..=60_000).contains(&self.password_hash_queue_ms),
+            "password_hash_queue_ms",
+            "must be between 10 and 60000",
+        );
         p.into_result()
+    }
+
+    pub fn password_hash_queue_wait(&self) -> Duration {
+        Duration::from_millis(self.password_hash_queue_ms)
     }
 
     /// The admin addresses, normalised like [`crate::accounts::domain::Email`].

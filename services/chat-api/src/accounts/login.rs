@@ -1,9 +1,11 @@
 //! `POST /api/auth/login` and `POST /api/auth/logout`.
 //!
 //! Every attempt is written to `chat_user_login_log`. Failures are counted per
-//! address and per IP (Redis, so every copy of the service counts together);
-//! past either limit the answer is 429 with `Retry-After`. An unknown address
-//! is verified against a dummy hash, so it takes as long as a wrong password.
+//! address and per IP (Redis, so every copy of the service counts together):
+//! each attempt is counted before the password is checked and given back when
+//! it was right, so concurrent attempts cannot slip past the limit; past either
+//! limit the answer is 429 with `Retry-After`. An unknown address still costs
+//! a hash, so it takes as long as a wrong password.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,7 +14,6 @@ use paychat_common::http::ClientIp;
 use paychat_common::{ApiError, Json};
 
 use super::domain::Email;
-use super::password;
 use super::queries::{self, Account, LoginLog};
 use super::types::{LoginRequest, LoginResponse, User, rfc3339, role_from_db};
 use crate::state::AppState;
@@ -60,6 +61,7 @@ async fn log_attempt(
         (status = 401, description = "`invalid_credentials`"),
         (status = 403, description = "`email_not_verified`"),
         (status = 429, description = "`rate_limited`, with `Retry-After`"),
+        (status = 503, description = "`busy` (too many password checks at once), with `Retry-After`"),
     )
 )]
 pub async fn login(
@@ -75,33 +77,43 @@ pub async fn login(
     let email_key = format!("login_fail:email:{email}");
     let account = queries::find_account(&state.db, email.as_str()).await?;
 
-    let limited = match state.limiter.check(&ip_key, config.login_limit_ip()).await {
-        Ok(()) => {
-            state
-                .limiter
-                .check(&email_key, config.login_limit_email())
-                .await
+    let attempt = state
+        .limiter
+        .attempt(&[
+            (&ip_key, config.login_limit_ip()),
+            (&email_key, config.login_limit_email()),
+        ])
+        .await;
+    let attempt = match attempt {
+        Ok(attempt) => attempt,
+        Err(e) => {
+            if matches!(e, ApiError::RateLimited { .. }) {
+                log_attempt(&state, account.as_ref(), &ip_text, false, "rate limited").await?;
+            }
+            return Err(e);
         }
-        Err(e) => Err(e),
     };
-    if let Err(e) = limited {
-        log_attempt(&state, account.as_ref(), &ip_text, false, "rate limited").await?;
-        return Err(e);
-    }
 
     let stored = account.as_ref().map(|a| a.password.clone());
-    let matches = password::verify(&body.password, stored).await?;
+    let matches = match state.accounts.hasher.verify(&body.password, stored).await {
+        Ok(matches) => matches,
+        Err(e) => {
+            // Never checked, so not a failure: a busy server must not lock accounts.
+            attempt.succeeded().await;
+            if matches!(e, ApiError::Busy { .. }) {
+                log_attempt(&state, account.as_ref(), &ip_text, false, "busy").await?;
+            }
+            return Err(e);
+        }
+    };
     let account = match account {
-        Some(account) if matches => account,
+        Some(account) if matches => {
+            attempt.succeeded().await;
+            account
+        }
         other => {
-            state
-                .limiter
-                .record(&ip_key, config.login_limit_ip())
-                .await?;
-            state
-                .limiter
-                .record(&email_key, config.login_limit_email())
-                .await?;
+            // A failure: the attempt stays counted.
+            drop(attempt);
             let message = if other.is_some() {
                 "wrong password"
             } else {

@@ -172,6 +172,8 @@ mod tests {
             mail_limit_window_secs: 3600,
             register_limit_ip: 20,
             register_limit_window_secs: 3600,
+            password_hash_threads: 0,
+            password_hash_queue_ms: 2000,
         }
     }
 

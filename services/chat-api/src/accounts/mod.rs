@@ -5,7 +5,7 @@
 //! - `login.rs`: login (rate limited, logged), logout
 //! - `reset.rs`: password reset request and confirm
 //! - `me.rs`: `GET`/`PATCH /api/users/me`
-//! - `domain.rs` (input types), `password.rs` (argon2id), `codes.rs` (one-time
+//! - `domain.rs` (input types), `password.rs` (argon2id on a bounded pool), `codes.rs` (one-time
 //!   codes), `mailer.rs` (lettre + send log), `queries.rs` (SQL), `types.rs` (bodies)
 
 pub mod codes;
@@ -22,10 +22,13 @@ pub mod types;
 
 use std::collections::HashSet;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use paychat_common::ApiError;
 use paychat_common::auth::Role;
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, MySql, MySqlPool};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -39,15 +42,18 @@ use mailer::{Mailer, Outgoing};
 pub struct Accounts {
     pub config: AccountsConfig,
     pub mailer: Mailer,
+    pub hasher: password::Hasher,
     admins: HashSet<String>,
 }
 
 impl Accounts {
     pub fn new(config: &AccountsConfig) -> anyhow::Result<Self> {
-        // The dummy hash for unknown-address logins, computed before the first one.
-        tokio::spawn(password::warm_up());
         Ok(Self {
             mailer: Mailer::new(config)?,
+            hasher: password::Hasher::start(
+                config.password_hash_threads,
+                config.password_hash_queue_wait(),
+            )?,
             admins: config.admin_set(),
             config: config.clone(),
         })
@@ -103,16 +109,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::get_me, me::update_me))
 }
 
-/// Counts one email for the caller's address and IP; 429 past either limit.
+/// Counts one email for the caller's address and IP, before it is sent; 429
+/// past either limit.
 async fn mail_limits(state: &AppState, email: &Email, ip: IpAddr) -> Result<(), ApiError> {
     let config = &state.accounts.config;
     state
         .limiter
-        .hit(&format!("mail:ip:{ip}"), config.mail_limit_ip())
-        .await?;
-    state
-        .limiter
-        .hit(&format!("mail:email:{email}"), config.mail_limit_email())
+        .hit(&[
+            (&format!("mail:ip:{ip}"), config.mail_limit_ip()),
+            (&format!("mail:email:{email}"), config.mail_limit_email()),
+        ])
         .await
 }
 
@@ -148,17 +154,23 @@ async fn mail_code_if(
 ) -> Result<StatusCode, ApiError> {
     let email = Email::parse(email).map_err(|p| ApiError::field("invalid_email", "email", p))?;
     mail_limits(state, &email, ip).await?;
-    let mut tx = state.db.begin().await?;
-    let account = queries::lock_account(&mut *tx, email.as_str()).await?;
-    if account.as_ref().is_some_and(wanted) {
+    let code = retrying(|| async {
+        let mut conn = read_committed(&state.db).await?;
+        let mut tx = conn.begin().await?;
+        let account = queries::lock_account(&mut *tx, email.as_str()).await?;
+        if !account.as_ref().is_some_and(wanted) {
+            return Ok(Ok(None));
+        }
         let code = register::insert_new_code(&mut tx, state, &email, biz).await?;
         tx.commit().await?;
+        Ok(Ok(Some(code)))
+    })
+    .await?;
+    if let Some(code) = code {
         send(
             state,
             compose(&state.accounts.config, &email, &code.code, &ip.to_string()),
         );
-    } else {
-        tx.rollback().await?;
     }
     Ok(StatusCode::ACCEPTED)
 }
@@ -170,8 +182,49 @@ fn send(state: &AppState, mail: Outgoing) {
         .send_in_background(state.db.clone(), state.ids.clone(), mail);
 }
 
-/// True for errors worth running a registration transaction again for: a
-/// duplicate from a concurrent insert, or an InnoDB deadlock between two.
+/// A pooled connection whose next transaction runs READ COMMITTED. Under
+/// InnoDB's REPEATABLE READ a locking read of an address with no account
+/// takes a gap lock, and two sign-ups holding such locks deadlock on their
+/// inserts; without gap locks the unique index on the address alone decides
+/// who was first. Every accounts transaction locks the account before its
+/// codes, so they cannot deadlock with one another either.
+async fn read_committed(db: &MySqlPool) -> Result<PoolConnection<MySql>, sqlx::Error> {
+    let mut conn = db.acquire().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .execute(&mut *conn)
+        .await?;
+    Ok(conn)
+}
+
+/// How many times an accounts transaction runs before its error is answered.
+const TX_ATTEMPTS: u32 = 5;
+
+/// Runs the transaction `tx` until it commits or gives its answer, running
+/// it again after a short random pause (so two that collided do not collide
+/// again) when it hits a deadlock or a concurrent insert of the same row.
+async fn retrying<T, F, Fut>(mut tx: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Result<T, ApiError>, sqlx::Error>>,
+{
+    let mut attempt = 1;
+    loop {
+        match tx().await {
+            Ok(answer) => return answer,
+            Err(e) if retryable(&e) && attempt < TX_ATTEMPTS => {
+                metrics::counter!("accounts_tx_retries_total").increment(1);
+                tracing::debug!(attempt, error = %e, "accounts transaction runs again");
+                let pause_ms = rand::random_range(5..=20 * u64::from(attempt));
+                tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// True for errors worth running an accounts transaction again for: a
+/// duplicate from a concurrent insert, or an InnoDB deadlock (1213, SQLSTATE 40001).
 fn retryable(err: &sqlx::Error) -> bool {
     paychat_common::error::is_unique_violation(err)
         || matches!(err, sqlx::Error::Database(db) if db.code().as_deref() == Some("40001"))

@@ -230,20 +230,37 @@ pub struct CodeRow {
     pub expire_at: DateTime<Utc>,
 }
 
-/// The code with this hash and purpose, locked until the transaction ends.
+macro_rules! code_sql {
+    () => {
+        "SELECT id, to_email_address, is_used, expire_at FROM sys_email_verify_code \
+         WHERE verify_code = ? AND biz_type = ?"
+    };
+}
+
+/// The code with this hash and purpose.
+pub async fn find_code<'c>(
+    db: impl MySqlExecutor<'c>,
+    code_hash: &str,
+    biz: BizType,
+) -> Result<Option<CodeRow>, sqlx::Error> {
+    sqlx::query_as::<_, CodeRow>(code_sql!())
+        .bind(code_hash)
+        .bind(biz.as_i8())
+        .fetch_optional(db)
+        .await
+}
+
+/// As [`find_code`], locking the row until the transaction ends.
 pub async fn lock_code<'c>(
     db: impl MySqlExecutor<'c>,
     code_hash: &str,
     biz: BizType,
 ) -> Result<Option<CodeRow>, sqlx::Error> {
-    sqlx::query_as::<_, CodeRow>(
-        "SELECT id, to_email_address, is_used, expire_at FROM sys_email_verify_code \
-         WHERE verify_code = ? AND biz_type = ? FOR UPDATE",
-    )
-    .bind(code_hash)
-    .bind(biz.as_i8())
-    .fetch_optional(db)
-    .await
+    sqlx::query_as::<_, CodeRow>(concat!(code_sql!(), " FOR UPDATE"))
+        .bind(code_hash)
+        .bind(biz.as_i8())
+        .fetch_optional(db)
+        .await
 }
 
 /// Marks the code used unless it already is; false when another request won.
@@ -271,6 +288,24 @@ pub async fn retire_codes<'c>(
     sqlx::query(
         "UPDATE sys_email_verify_code SET is_used = 1 \
          WHERE to_email_address = ? AND biz_type = ? AND is_used = 0",
+    )
+    .bind(email)
+    .bind(biz.as_i8())
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Ends every open code of this kind for the address by expiring it, so a
+/// link followed later says `expired` (ask for a new one), not `used`.
+pub async fn expire_codes<'c>(
+    db: impl MySqlExecutor<'c>,
+    email: &str,
+    biz: BizType,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sys_email_verify_code SET expire_at = UTC_TIMESTAMP(3) \
+         WHERE to_email_address = ? AND biz_type = ? AND is_used = 0 AND expire_at > UTC_TIMESTAMP(3)",
     )
     .bind(email)
     .bind(biz.as_i8())

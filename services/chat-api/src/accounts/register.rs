@@ -10,18 +10,20 @@ use paychat_common::auth::Role;
 use paychat_common::http::ClientIp;
 use paychat_common::{ApiError, Json};
 use serde::Deserialize;
+use sqlx::Connection;
 use utoipa::IntoParams;
 
 use super::codes::{self, BizType, NewCode};
 use super::domain::{Email, Nickname, Password};
 use super::types::{EmailRequest, RegisterRequest, RegisterResponse, role_from_db};
 use super::{
-    MailCodeResponses, mail_code_if, mail_limits, mailer, password, queries, retryable, send,
+    MailCodeResponses, mail_code_if, mail_limits, mailer, queries, read_committed, retrying, send,
 };
 use crate::state::AppState;
 
 /// Creates the account (or, for an address registered but never verified,
-/// takes the new password and sends a fresh link) and emails the verification link.
+/// takes the new password, ends the links sent before and sends a fresh one)
+/// and emails the verification link.
 #[utoipa::path(
     post,
     path = "/api/auth/register",
@@ -32,6 +34,7 @@ use crate::state::AppState;
         (status = 400, description = "`invalid_email`, `weak_password` or `invalid_request` (with `fields`)"),
         (status = 409, description = "`email_taken`: a verified account has this address"),
         (status = 429, description = "`rate_limited`, with `Retry-After`"),
+        (status = 503, description = "`busy` (too many password hashes at once), with `Retry-After`"),
     )
 )]
 pub async fn register(
@@ -42,7 +45,7 @@ pub async fn register(
     let config = &state.accounts.config;
     state
         .limiter
-        .hit(&format!("register:ip:{ip}"), config.register_limit_ip())
+        .hit(&[(&format!("register:ip:{ip}"), config.register_limit_ip())])
         .await?;
     let email =
         Email::parse(&body.email).map_err(|p| ApiError::field("invalid_email", "email", p))?;
@@ -55,16 +58,10 @@ pub async fn register(
         _ => None,
     };
     mail_limits(&state, &email, ip).await?;
-    let hash = password::hash(password.expose()).await?;
+    let hash = state.accounts.hasher.hash(password.expose()).await?;
 
-    let mut attempt = 0;
-    let (user_id, code) = loop {
-        match register_tx(&state, &email, &hash, nickname.as_ref()).await {
-            Ok(outcome) => break outcome?,
-            Err(e) if retryable(&e) && attempt < 2 => attempt += 1,
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let (user_id, code) =
+        retrying(|| register_tx(&state, &email, &hash, nickname.as_ref())).await?;
     tracing::info!(user_id, "registration email queued");
     send(
         &state,
@@ -86,7 +83,8 @@ async fn register_tx(
     nickname: Option<&Nickname>,
 ) -> Result<Result<(i64, NewCode), ApiError>, sqlx::Error> {
     let ids = &state.ids;
-    let mut tx = state.db.begin().await?;
+    let mut conn = read_committed(&state.db).await?;
+    let mut tx = conn.begin().await?;
     let user_id = match queries::lock_account(&mut *tx, email.as_str()).await? {
         Some(account) if account.verified => {
             return Ok(Err(ApiError::conflict(
@@ -96,8 +94,10 @@ async fn register_tx(
         }
         Some(account) => {
             // Never verified: whoever registers again (and so will get the
-            // link) sets the password the link will activate.
+            // link) sets the password the link will activate, and the links
+            // sent before, which would activate it too, end.
             queries::set_password(&mut *tx, account.binding_email_id, password_hash).await?;
+            queries::expire_codes(&mut *tx, email.as_str(), BizType::Registration).await?;
             if let Some(nickname) = nickname {
                 queries::set_nickname(&mut *tx, account.user_id, nickname.as_str()).await?;
             }
@@ -220,25 +220,39 @@ async fn consume_verification(
     code: &str,
     ip: &str,
 ) -> Result<Result<(), Failure>, ApiError> {
-    let mut tx = state.db.begin().await?;
-    let Some(row) = queries::lock_code(&mut *tx, &codes::hash(code), BizType::Registration).await?
-    else {
-        return Ok(Err(Failure::Invalid));
+    let code_hash = codes::hash(code);
+    retrying(|| verify_tx(state, &code_hash, ip)).await
+}
+
+async fn verify_tx(
+    state: &AppState,
+    code_hash: &str,
+    ip: &str,
+) -> Result<Result<Result<(), Failure>, ApiError>, sqlx::Error> {
+    let mut conn = read_committed(&state.db).await?;
+    let mut tx = conn.begin().await?;
+    let Some(found) = queries::find_code(&mut *tx, code_hash, BizType::Registration).await? else {
+        return Ok(Ok(Err(Failure::Invalid)));
+    };
+    // The account before the code, as registration locks them.
+    queries::lock_account(&mut *tx, &found.to_email_address).await?;
+    let Some(row) = queries::lock_code(&mut *tx, code_hash, BizType::Registration).await? else {
+        return Ok(Ok(Err(Failure::Invalid)));
     };
     if row.is_used {
-        return Ok(Err(Failure::Used));
+        return Ok(Ok(Err(Failure::Used)));
     }
     if row.expire_at <= Utc::now() {
-        return Ok(Err(Failure::Expired));
+        return Ok(Ok(Err(Failure::Expired)));
     }
     // Conditional: of two clicks racing, one wins and the other sees `used`.
     if !queries::use_code(&mut *tx, row.id, ip).await? {
-        return Ok(Err(Failure::Used));
+        return Ok(Ok(Err(Failure::Used)));
     }
     queries::set_verified(&mut *tx, &row.to_email_address).await?;
     tx.commit().await?;
     tracing::info!(code_id = row.id, "email verified");
-    Ok(Ok(()))
+    Ok(Ok(Ok(())))
 }
 
 /// Sends a fresh verification link to an unverified account. Answers 202

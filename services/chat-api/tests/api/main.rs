@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod accounts_load;
 mod accounts_security;
 mod accounts_support;
 mod chat;

@@ -211,16 +211,20 @@ async fn redeem(
     let (per_user, per_ip) = limits(&state);
     let user_key = format!("redeem_fail:user:{}", user.user_id);
     let ip_key = format!("redeem_fail:ip:{ip}");
-    state.limiter.check(&user_key, per_user).await?;
-    state.limiter.check(&ip_key, per_ip).await?;
+    // Counted before the attempt, so concurrent ones cannot slip past the
+    // limit; given back unless it turns out a failure.
+    let attempt = state
+        .limiter
+        .attempt(&[(&user_key, per_user), (&ip_key, per_ip)])
+        .await?;
     let result = redeem_code(&state, user.user_id, &body.code).await;
     if matches!(
         result,
         Err(RedeemError::Invalid | RedeemError::Used | RedeemError::Expired)
     ) {
-        state.limiter.record(&user_key, per_user).await?;
-        state.limiter.record(&ip_key, per_ip).await?;
         metrics::counter!("codes_redeem_refused_total").increment(1);
+    } else {
+        attempt.succeeded().await;
     }
     let redeemed = result?;
     metrics::counter!("codes_redeemed_total").increment(1);

@@ -177,6 +177,26 @@ async fn failed_attempts_are_rate_limited() {
 }
 
 #[tokio::test]
+async fn concurrent_failed_attempts_stop_at_the_limit() {
+    let app = spawn_app_with(&[
+        ("redeem_fail_limit_user", "10".into()),
+        ("redeem_fail_limit_ip", "1000".into()),
+    ])
+    .await;
+    let user = app.user().await;
+    let statuses = futures::future::join_all((0..50).map(|_| async {
+        app.post(&user, "/api/exchange-codes/redeem", json!({"code": "nope"}))
+            .await
+            .status()
+            .as_u16()
+    }))
+    .await;
+    let judged = statuses.iter().filter(|s| **s == 400).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((judged, limited), (10, 40), "{statuses:?}");
+}
+
+#[tokio::test]
 async fn my_codes_list_only_mine() {
     let app = spawn_app().await;
     let product = app.product(3, "5.00").await;
