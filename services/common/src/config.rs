@@ -3,7 +3,6 @@
 //! keys it needs into its own struct; [`CommonConfig`] holds the shared ones.
 //! Every problem is reported at start, naming the key and its variable.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
@@ -111,7 +110,8 @@ pub struct CommonConfig {
     /// Prefix of every exchange and queue name.
     pub amqp_prefix: String,
     pub session_ttl_secs: u64,
-    /// Peers whose `X-Forwarded-For` is believed (the edge proxy), comma-separated.
+    /// Peers whose `X-Forwarded-For` is believed (the edge proxy): addresses or
+    /// CIDR ranges, comma-separated.
     pub trusted_proxies: String,
     pub request_timeout_ms: u64,
     pub log_level: String,
@@ -160,7 +160,7 @@ impl CommonConfig {
         p.check(
             self.trusted_proxy_list().is_ok(),
             "trusted_proxies",
-            "must be a comma-separated list of IP addresses",
+            "must be a comma-separated list of IP addresses or CIDR ranges",
         );
         p.check(
             matches!(self.log_format.as_str(), "json" | "pretty"),
@@ -175,7 +175,9 @@ impl CommonConfig {
         p.into_result()
     }
 
-    pub fn trusted_proxy_list(&self) -> Result<Vec<IpAddr>, std::net::AddrParseError> {
+    pub fn trusted_proxy_list(
+        &self,
+    ) -> Result<Vec<crate::http::TrustedNet>, crate::http::InvalidNet> {
         split_list(&self.trusted_proxies)
             .map(|s| s.parse())
             .collect()
