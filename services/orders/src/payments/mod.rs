@@ -180,8 +180,23 @@ async fn pay_order(
     };
     let qr_expires = (now + chrono::Duration::minutes(minutes)).min(expires);
     let mut tx = state.db.begin().await?;
+    // The order may have closed (its timeout, the buyer) or been paid through
+    // another code while Alipay drew this one: the conditional update decides.
+    if !queries::mark_awaiting_confirmation(&mut tx, order_id).await? {
+        tx.rollback().await?;
+        // Alipay has the code and cannot close it before it is scanned, so a
+        // buyer holding it could still pay: recorded (never shown), it is what
+        // reconciliation looks at to fulfil or refund such a payment.
+        queries::attempt_withheld(&state.db, history_id, &qr.qr_code, qr_expires.naive_utc())
+            .await?;
+        tracing::warn!(
+            order_id,
+            out_trade_no,
+            "order stopped being payable during precreate; QR code withheld"
+        );
+        return Err(PaymentError::NotPayable);
+    }
     queries::attempt_issued(&mut tx, history_id, &qr.qr_code, qr_expires.naive_utc()).await?;
-    queries::mark_awaiting_confirmation(&mut tx, order_id).await?;
     tx.commit().await?;
     tracing::info!(order_id, out_trade_no, "payment QR code issued");
     Ok(Json(PayView {

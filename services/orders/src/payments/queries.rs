@@ -114,6 +114,26 @@ pub async fn attempt_issued(
     .map(|_| ())
 }
 
+/// An attempt whose QR code came back after the order stopped being payable:
+/// kept for reconciliation, never handed to the buyer.
+pub async fn attempt_withheld(
+    db: impl MySqlExecutor<'_>,
+    history_id: i64,
+    qr_code: &str,
+    qr_expire_time: NaiveDateTime,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE chat_order_history SET pay_qr_code = ?, qr_expire_time = ?, \
+         remark = 'QR code withheld: the order stopped being payable' WHERE id = ?",
+    )
+    .bind(qr_code)
+    .bind(qr_expire_time)
+    .bind(history_id)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
 /// An attempt whose precreate failed or has an unknown outcome: retired
 /// (pay status 2), never reused.
 pub async fn attempt_failed(
@@ -130,16 +150,18 @@ pub async fn attempt_failed(
         .map(|_| ())
 }
 
-/// Awaiting confirmation from now on (a QR code is out).
+/// Awaiting confirmation from now on (a QR code is out); false when the
+/// order is no longer unpaid. Rows matched count (the connection asks for
+/// found rows), so an order already awaiting confirmation answers true.
 pub async fn mark_awaiting_confirmation(
     conn: &mut MySqlConnection,
     order_id: i64,
-) -> sqlx::Result<()> {
-    sqlx::query("UPDATE chat_order SET status = 1 WHERE id = ? AND status IN (0, 1)")
+) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE chat_order SET status = 1 WHERE id = ? AND status IN (0, 1)")
         .bind(order_id)
         .execute(conn)
-        .await
-        .map(|_| ())
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Every out_trade_no an order may have at Alipay: every attempt, including

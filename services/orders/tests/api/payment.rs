@@ -20,6 +20,7 @@ use crate::helpers::{AMQP_TEST_URL, TestApp, User, assert_error, error_code, eve
 
 mod fulfil_races;
 mod locks;
+mod pay_race;
 mod reconcile_closed;
 mod stock_missing;
 
