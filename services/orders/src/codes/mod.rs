@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::orders::types::OrderStatus;
 use crate::state::AppState;
 use code::RedemptionCode;
 
@@ -184,6 +185,8 @@ struct CodeRow {
     owner_user_id: Option<i64>,
     activation_time: Option<NaiveDateTime>,
     expires_days: Option<i32>,
+    /// Status of the order the code was sold through (None: never sold).
+    order_status: Option<i8>,
 }
 
 fn limits(state: &AppState) -> (Limit, Limit) {
@@ -237,8 +240,10 @@ async fn redeem_code(state: &AppState, user_id: i64, input: &str) -> Result<Rede
     // The row lock makes concurrent redemptions of one code take turns; the
     // second sees it used.
     let row: Option<CodeRow> = sqlx::query_as(
-        "SELECT id, code, reward_use_times, is_used, is_occupied, status, is_deleted, owner_user_id, \
-         activation_time, expires_days FROM chat_exchange WHERE code = ? FOR UPDATE",
+        "SELECT e.id, e.code, e.reward_use_times, e.is_used, e.is_occupied, e.status, e.is_deleted, \
+         e.owner_user_id, e.activation_time, e.expires_days, o.status AS order_status \
+         FROM chat_exchange e LEFT JOIN chat_order o ON o.id = e.order_id \
+         WHERE e.code = ? FOR UPDATE",
     )
     .bind(code.as_str())
     .fetch_optional(&mut *tx)
@@ -249,14 +254,19 @@ async fn redeem_code(state: &AppState, user_id: i64, input: &str) -> Result<Rede
     if row.is_deleted != 0 || row.status != 1 {
         return Err(RedeemError::Invalid);
     }
-    // Held by an order that is being paid: not anyone's to redeem yet.
-    if row.is_occupied && row.owner_user_id.is_none() {
+    // Only a sold code counts: bound to its buyer by an order that was paid.
+    // One never sold (or held by an order still being paid) is answered like
+    // an unknown code, so knowing a code's text is never enough.
+    let sold = row.is_occupied
+        && row.owner_user_id.is_some()
+        && row.order_status == Some(OrderStatus::Completed.code());
+    if !sold {
         return Err(RedeemError::Invalid);
     }
     if row.is_used {
         return Err(RedeemError::Used);
     }
-    // A code nobody bought is activated by this redemption, so it cannot have expired.
+    // Sold codes carry their activation time; the life runs from there.
     if expires_at(row.activation_time, row.expires_days).is_some_and(|t| t <= Utc::now()) {
         return Err(RedeemError::Expired);
     }

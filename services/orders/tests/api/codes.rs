@@ -11,6 +11,32 @@ async fn codes_of(app: &crate::helpers::TestApp, product: &str) -> Vec<String> {
         .unwrap()
 }
 
+/// Sells codes to `owner` as fulfilment does: bound to a paid order of theirs.
+async fn sell(app: &crate::helpers::TestApp, codes: &[&str], owner: i64) {
+    let order_id = app.state.ids.next();
+    sqlx::query(
+        "INSERT INTO chat_order (id, user_id, total_amount, pay_amount, status, pay_time, expire_time) \
+         VALUES (?, ?, 5.00, 5.00, 2, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+    )
+    .bind(order_id)
+    .bind(owner)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    for code in codes {
+        sqlx::query(
+            "UPDATE chat_exchange SET owner_user_id = ?, order_id = ?, is_occupied = 1, \
+             activation_time = UTC_TIMESTAMP(3) WHERE code = ?",
+        )
+        .bind(owner)
+        .bind(order_id)
+        .bind(code)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+}
+
 async fn times(app: &crate::helpers::TestApp, user_id: i64) -> i32 {
     sqlx::query_scalar("SELECT can_conversation_times FROM chat_user WHERE id = ?")
         .bind(user_id)
@@ -29,6 +55,7 @@ async fn one_code_redeemed_twice_at_once_counts_once() {
         .display()
         .to_lowercase();
     let user = app.user().await;
+    sell(&app, &[&code], user.id).await;
     let (a, b) = tokio::join!(
         app.post(
             &user,
@@ -51,6 +78,8 @@ async fn one_code_redeemed_twice_at_once_counts_once() {
     let product = app.product(1, "5.00").await;
     let code = codes_of(&app, &product).await.remove(0);
     let (u1, u2) = (app.user().await, app.user().await);
+    // Bought by one, given to the other: either may redeem it.
+    sell(&app, &[&code], u1.id).await;
     let (a, b) = tokio::join!(
         app.post(&u1, "/api/exchange-codes/redeem", json!({"code": code})),
         app.post(&u2, "/api/exchange-codes/redeem", json!({"code": code}))
@@ -66,6 +95,8 @@ async fn used_disabled_expired_and_bogus_codes_are_refused() {
     let product = app.product(4, "5.00").await;
     let codes = codes_of(&app, &product).await;
     let user = app.user().await;
+    let refs: Vec<&str> = codes.iter().map(String::as_str).collect();
+    sell(&app, &refs, user.id).await;
     let redeem = |code: String| {
         let app = &app;
         let user = &user;
@@ -154,6 +185,7 @@ async fn failed_attempts_are_rate_limited() {
     let product = app.product(1, "5.00").await;
     let good = codes_of(&app, &product).await.remove(0);
     let user = app.user().await;
+    sell(&app, &[&good], user.id).await;
     for _ in 0..3 {
         let res = app
             .post(&user, "/api/exchange-codes/redeem", json!({"code": "nope"}))
@@ -202,20 +234,8 @@ async fn my_codes_list_only_mine() {
     let product = app.product(3, "5.00").await;
     let codes = codes_of(&app, &product).await;
     let (me, other) = (app.user().await, app.user().await);
-    for (code, owner) in [
-        (&codes[0], me.id),
-        (&codes[1], me.id),
-        (&codes[2], other.id),
-    ] {
-        sqlx::query(
-            "UPDATE chat_exchange SET owner_user_id = ?, is_occupied = 1, activation_time = UTC_TIMESTAMP(3) WHERE code = ?",
-        )
-        .bind(owner)
-        .bind(code)
-        .execute(&app.db)
-        .await
-        .unwrap();
-    }
+    sell(&app, &[&codes[0], &codes[1]], me.id).await;
+    sell(&app, &[&codes[2]], other.id).await;
     let res = app
         .post(&me, "/api/exchange-codes/redeem", json!({"code": codes[0]}))
         .await;
@@ -240,4 +260,58 @@ async fn my_codes_list_only_mine() {
             .as_str(),
         codes[1]
     );
+}
+
+#[tokio::test]
+async fn a_code_nobody_bought_cannot_be_redeemed() {
+    let app = spawn_app().await;
+    let product = app.product(2, "5.00").await;
+    let codes = codes_of(&app, &product).await;
+    let user = app.user().await;
+
+    // Known (read straight from chat_exchange), never sold: as good as unknown.
+    let res = app
+        .post(
+            &user,
+            "/api/exchange-codes/redeem",
+            json!({"code": codes[0]}),
+        )
+        .await;
+    let (status, body) = error_code(res).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_code")),
+        "{body}"
+    );
+    let state: (bool, bool, Option<i64>) = sqlx::query_as(
+        "SELECT is_used, is_occupied, owner_user_id FROM chat_exchange WHERE code = ?",
+    )
+    .bind(&codes[0])
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(state, (false, false, None));
+    assert_eq!(times(&app, user.id).await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM chat_user_exchange_record")
+            .await,
+        0
+    );
+
+    // Bound to a buyer whose order was never paid: refused the same way.
+    sell(&app, &[&codes[1]], user.id).await;
+    sqlx::query("UPDATE chat_order SET status = 4 WHERE user_id = ?")
+        .bind(user.id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let res = app
+        .post(
+            &user,
+            "/api/exchange-codes/redeem",
+            json!({"code": codes[1]}),
+        )
+        .await;
+    assert_eq!(error_code(res).await.0, 400);
+    assert_eq!(times(&app, user.id).await, 0);
 }
