@@ -73,3 +73,42 @@ async fn retention_deletes_old_notifies_and_keeps_new_ones() {
         .unwrap();
     assert_eq!(left, vec![3, 4]);
 }
+
+/// Posts a forged notify through a proxy that names `client`.
+async fn forged_from(t: &crate::helpers::TestGateway, client: &str, i: usize) -> u16 {
+    t.http
+        .post(format!("{}/api/alipay/notify", t.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-forwarded-for", client)
+        .body(forged(i))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn the_limit_is_per_client_behind_a_trusted_proxy_and_per_peer_otherwise() {
+    // The test talks from 127.0.0.1: here the edge, a trusted proxy.
+    let t = spawn_gateway_with(&[
+        ("notify_refused_per_minute", "2".into()),
+        ("trusted_proxies", "127.0.0.1".into()),
+    ])
+    .await;
+    let a: Vec<u16> =
+        futures::future::join_all((0..3).map(|i| forged_from(&t, "203.0.113.1", i))).await;
+    assert_eq!(a.iter().filter(|s| **s == 429).count(), 1, "{a:?}");
+    // Another client behind the same edge is not held up by the first.
+    assert_eq!(forged_from(&t, "203.0.113.2", 9).await, 200);
+
+    // From a peer that is not trusted, the header names nobody: one limit for all.
+    let t = spawn_gateway_with(&[
+        ("notify_refused_per_minute", "2".into()),
+        ("trusted_proxies", "10.9.9.9".into()),
+    ])
+    .await;
+    assert_eq!(forged_from(&t, "203.0.113.1", 1).await, 200);
+    assert_eq!(forged_from(&t, "203.0.113.2", 2).await, 200);
+    assert_eq!(forged_from(&t, "203.0.113.3", 3).await, 429);
+}
