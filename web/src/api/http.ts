@@ -81,7 +81,31 @@ async function toApiError(res: Response): Promise<ApiError> {
       return new ApiError(res.status, body)
     }
   }
-  return new ApiError(res.status, { code: `http_${res.status}`, message: res.statusText || `HTTP ${res.status}` })
+  return new ApiError(res.status, { code: codeForStatus(res.status), message: res.statusText || `HTTP ${res.status}` })
+}
+
+/** A code for an answer without our error JSON (e.g. the edge's own error page), so it reads in the UI's language. */
+function codeForStatus(status: number): string {
+  switch (status) {
+    case 400:
+      return 'invalid_request'
+    case 401:
+      return 'unauthorized'
+    case 403:
+      return 'forbidden'
+    case 404:
+      return 'not_found'
+    case 413:
+      return 'payload_too_large'
+    case 429:
+      return 'rate_limited'
+    case 502:
+    case 503:
+    case 504:
+      return 'service_unavailable'
+    default:
+      return status >= 500 ? 'internal' : `http_${status}`
+  }
 }
 
 /**

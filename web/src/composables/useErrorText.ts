@@ -2,12 +2,28 @@
 import { ApiError } from '@/api/http'
 import { hasKey, translate } from '@/locales'
 
+/** One field's problem in the current language; the server's own words only as a last resort in English. */
+export function fieldErrorText(field: string, problem: string): string {
+  const key = `fields.${field}`
+  return hasKey(key) ? translate(key) : translate('fields.other', { field, problem })
+}
+
+/** The localized problems of a validation error, by the API's field names, to show at each field. */
+export function fieldErrorsOf(e: unknown): Record<string, string> {
+  if (!(e instanceof ApiError)) return {}
+  return Object.fromEntries(Object.entries(e.fields).map(([field, problem]) => [field, fieldErrorText(field, problem)]))
+}
+
 export function errorText(e: unknown): string {
   if (e instanceof ApiError) {
     const key = `errors.${e.code}`
-    const base = hasKey(key) ? translate(key) : translate('errors.unknown', { message: e.message })
-    const fields = Object.values(e.fields)
-    return fields.length ? `${base}: ${fields.join('; ')}` : base
+    // Only a code we have no text for shows the server's message.
+    if (!hasKey(key)) return translate('errors.unknown', { message: e.message })
+    const base = translate(key)
+    // A specific code says it all; the generic invalid_request needs to say which field.
+    if (e.code !== 'invalid_request') return base
+    const details = Object.values(fieldErrorsOf(e))
+    return details.length ? translate('errors.withDetails', { base, details: details.join(translate('errors.listSeparator')) }) : base
   }
   if (e instanceof Error) return translate('errors.unknown', { message: e.message })
   return translate('errors.unknown', { message: String(e) })

@@ -1,5 +1,6 @@
 /**
- * A small i18n of our own: two message trees, a reactive locale persisted in localStorage,
+ * A small i18n of our own: two message trees, a reactive locale that follows the browser's
+ * language until the user picks one (the pick is kept in localStorage),
  * `t('a.b', {n: 1})` with `{name}` placeholders. Missing keys show the key itself.
  */
 import { computed, ref } from 'vue'
@@ -15,14 +16,23 @@ export const LOCALES: { value: Locale; label: string }[] = [
 const STORAGE_KEY = 'paychat.locale'
 const trees: Record<Locale, Messages> = { 'zh-CN': zhCN, en }
 
-function initialLocale(): Locale {
+/** The browser's preferred languages, best first: zh* is Chinese, anything else English. */
+export function detectLocale(languages: readonly string[]): Locale {
+  const first = languages.find((l) => typeof l === 'string' && l.trim() !== '')
+  return first && first.trim().toLowerCase().startsWith('zh') ? 'zh-CN' : 'en'
+}
+
+/** The user's own pick when there is one, otherwise the browser's language. */
+export function initialLocale(): Locale {
   try {
     const saved = localStorage.getItem(STORAGE_KEY)
     if (saved === 'zh-CN' || saved === 'en') return saved
   } catch {
-    // storage unavailable: use the default
+    // storage unavailable: follow the browser
   }
-  return 'zh-CN'
+  if (typeof navigator === 'undefined') return 'zh-CN'
+  const languages = navigator.languages?.length ? navigator.languages : [navigator.language ?? '']
+  return detectLocale(languages)
 }
 
 const locale = ref<Locale>(initialLocale())
