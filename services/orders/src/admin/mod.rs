@@ -349,6 +349,8 @@ async fn add_stock(
 pub struct AdminOrdersQuery {
     pub status: Option<String>,
     pub user_id: Option<String>,
+    /// The buyer's email address (as registered; case does not matter).
+    pub email: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
@@ -368,7 +370,7 @@ pub struct AdminOrderList {
     pub next_cursor: Option<String>,
 }
 
-/// Everyone's orders, newest first.
+/// Everyone's orders, newest first; `user_id` or `email` narrows them to one buyer.
 #[utoipa::path(get, path = "/api/admin/orders", params(AdminOrdersQuery),
     responses((status = 200, body = AdminOrderList)))]
 async fn list_orders(
@@ -387,6 +389,20 @@ async fn list_orders(
                 .map_err(|_| ApiError::field("invalid_request", "user_id", "not an id"))?,
         ),
         None => None,
+    };
+    let user_id = match q.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        Some(email) => match (user_by_email(&state.db, email).await?, user_id) {
+            (Some(owner), None) => Some(owner),
+            (Some(owner), Some(asked)) if owner == asked => Some(owner),
+            // No such address, or it belongs to another user than `user_id`: nothing matches.
+            _ => {
+                return Ok(Json(AdminOrderList {
+                    items: Vec::new(),
+                    next_cursor: None,
+                }));
+            }
+        },
+        None => user_id,
     };
     let list = list_page(&state, user_id, &page).await?;
     let owners: HashMap<i64, i64> = if list.items.is_empty() {
@@ -415,6 +431,18 @@ async fn list_orders(
             })
             .collect(),
     }))
+}
+
+/// The user an email address is bound to.
+async fn user_by_email(db: &sqlx::MySqlPool, email: &str) -> Result<Option<i64>, ApiError> {
+    Ok(sqlx::query_scalar(
+        "SELECT b.user_id FROM chat_user_binding_email e \
+         JOIN chat_user_binding b ON b.user_binding_email_id = e.id \
+         WHERE e.username = ? ORDER BY b.id LIMIT 1",
+    )
+    .bind(email.to_lowercase())
+    .fetch_optional(db)
+    .await?)
 }
 
 /// Repairs Redis stock from the database; lists every difference found.

@@ -3,6 +3,7 @@
 //! prefix and AMQP prefix.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_orders;
 mod codes;
 mod health;
 mod helpers;
