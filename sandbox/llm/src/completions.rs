@@ -182,7 +182,7 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Some(Fault::Unauthorized) => return refuse(&record, ApiError::invalid_key(&key)),
         Some(Fault::RateLimited) => return refuse(&record, ApiError::rate_limited(retry_after)),
         Some(Fault::ServerError) => return refuse(&record, ApiError::server_error()),
-        Some(Fault::CutAfter(_) | Fault::Stall) | None => {}
+        Some(Fault::CutAfter(_) | Fault::Stall | Fault::HeadersAfter(_)) | None => {}
     }
 
     let answer = answer_for(&last_user_text(&request.messages));
@@ -192,6 +192,11 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
     };
     record.set_status(StatusCode::OK.as_u16());
     let guard = DisconnectGuard::new(record);
+    if let Some(Fault::HeadersAfter(ms)) = model_fault {
+        // The guard lives in this future, so a client that gives up while the
+        // headers are held back is recorded as gone.
+        tokio::time::sleep(Duration::from_millis(ms.min(MAX_CHUNK_DELAY_MS))).await;
+    }
 
     if request.stream {
         let id = ident.id.clone();

@@ -1,6 +1,7 @@
 //! Fault switches a client picks per request: by model name (`fault-401`,
-//! `fault-429`, `fault-500`, `fault-cut-after-N`, `fault-stall`) or by API key
-//! prefix (`sk-bad…` → 401, `sk-limited…` → 429).
+//! `fault-429`, `fault-500`, `fault-cut-after-N`, `fault-stall`,
+//! `fault-headers-after-MS`) or by API key prefix (`sk-bad…` → 401,
+//! `sk-limited…` → 429).
 
 /// What a request's model name asks the server to do wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,6 +16,9 @@ pub enum Fault {
     CutAfter(usize),
     /// Stream the role chunk, then nothing until the client goes away.
     Stall,
+    /// Hold the response headers back this many milliseconds, then stream the
+    /// ordinary answer: an upstream slow to accept the request.
+    HeadersAfter(u64),
 }
 
 /// Prefix every fault model name starts with.
@@ -32,12 +36,21 @@ pub fn from_model(model: &str) -> Result<Option<Fault>, String> {
         "429" => Fault::RateLimited,
         "500" => Fault::ServerError,
         "stall" => Fault::Stall,
-        _ => match rest.strip_prefix("cut-after-").map(str::parse::<usize>) {
-            Some(Ok(n)) => Fault::CutAfter(n),
-            _ => return Err(format!("unknown sandbox fault model `{model}`")),
-        },
+        _ => {
+            if let Some(n) = rest.strip_prefix("cut-after-") {
+                Fault::CutAfter(n.parse().map_err(|_| unknown(model))?)
+            } else if let Some(ms) = rest.strip_prefix("headers-after-") {
+                Fault::HeadersAfter(ms.parse().map_err(|_| unknown(model))?)
+            } else {
+                return Err(unknown(model));
+            }
+        }
     };
     Ok(Some(fault))
+}
+
+fn unknown(model: &str) -> String {
+    format!("unknown sandbox fault model `{model}`")
 }
 
 /// Keys starting with this are always refused with 401.
@@ -69,7 +82,12 @@ mod tests {
             Ok(Some(Fault::CutAfter(2)))
         );
         assert_eq!(from_model("fault-stall"), Ok(Some(Fault::Stall)));
+        assert_eq!(
+            from_model("fault-headers-after-5000"),
+            Ok(Some(Fault::HeadersAfter(5000)))
+        );
         assert!(from_model("fault-cut-after-x").is_err());
+        assert!(from_model("fault-headers-after-").is_err());
         assert!(from_model("fault-418").is_err());
     }
 

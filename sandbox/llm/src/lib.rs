@@ -28,6 +28,8 @@
 //!   status with OpenAI's error JSON. `fault-cut-after-N`: N content chunks,
 //!   then the connection is aborted (no finish chunk, no `[DONE]`).
 //!   `fault-stall`: the role chunk, then silence until the client leaves.
+//!   `fault-headers-after-MS`: no headers for MS milliseconds, then the
+//!   ordinary answer.
 //! - Keys starting `sk-bad` → 401, `sk-limited` → 429.
 
 pub mod answer;
