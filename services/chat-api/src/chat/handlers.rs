@@ -13,6 +13,7 @@ use paychat_common::http::ClientIp;
 use paychat_common::json::Json;
 use serde::Serialize;
 
+use super::charge::ChatTime;
 use super::context::{self, Turn};
 use super::error::ChatError;
 use super::queries::{self, NewExchange};
@@ -143,10 +144,12 @@ pub async fn completions(
         per_window: settings.chat_requests_per_minute,
         window: Duration::from_secs(60),
         max_streams: settings.chat_max_streams_per_user,
+        slot_lifetime: settings.slot_lifetime(),
     };
+    let slot_id = state.ids.next();
     let (placement, admission, keys) = tokio::join!(
         place(&state, user.user_id, &request),
-        slots::admit(&state.redis, &state.keys, user.user_id, limits),
+        slots::admit(&state.redis, &state.keys, user.user_id, slot_id, limits),
         state.upstream.candidates(),
     );
     let admission = admission.map_err(ApiError::from);
@@ -171,6 +174,9 @@ pub async fn completions(
             .into());
         }
     };
+    // From here on the slot (and, once taken, the chat time) is owned by a
+    // guard: if this future is dropped (the browser left, the request timed
+    // out), dropping them gives both back.
     match start(
         &state,
         &user,
@@ -179,6 +185,7 @@ pub async fn completions(
         model,
         placement,
         keys,
+        started,
     )
     .await
     {
@@ -190,6 +197,7 @@ pub async fn completions(
                 context: opened.context,
                 response: opened.response,
                 slot,
+                time: opened.time,
                 started,
             },
         )),
@@ -231,12 +239,7 @@ struct Opened {
     exchange: Arc<NewExchange>,
     context: context::Context,
     response: reqwest::Response,
-}
-
-async fn give_time_back(state: &AppState, user_id: i64) -> Result<(), ChatError> {
-    let mut conn = state.db.acquire().await?;
-    queries::give_chat_time_back(&mut conn, user_id).await?;
-    Ok(())
+    time: ChatTime,
 }
 
 /// The body of the upstream request.
@@ -255,6 +258,7 @@ struct StreamOptions {
 
 /// Takes the chat time, builds the context, opens the upstream and prepares
 /// the stream; the time is given back if the upstream cannot be opened.
+#[expect(clippy::too_many_arguments, reason = "the parts of one request")]
 async fn start(
     state: &AppState,
     user: &AuthUser,
@@ -263,14 +267,12 @@ async fn start(
     model: String,
     placement: Placement,
     keys: Vec<&Key>,
+    started: Instant,
 ) -> Result<Opened, ChatError> {
     let settings = &state.config.relay;
     // The chain is read on a second connection while the time is taken; it is
     // thrown away if there was no time to take.
-    let take = async {
-        let mut conn = state.db.acquire().await?;
-        queries::take_chat_time(&mut conn, user.user_id).await
-    };
+    let take = ChatTime::take(&state.db, user.user_id);
     let read_chain = async {
         match placement.parent.as_deref() {
             None => Ok(Vec::new()),
@@ -282,13 +284,13 @@ async fn start(
         }
     };
     let (taken, chain) = tokio::join!(take, read_chain);
-    if !taken? {
+    let Some(time) = taken? else {
         return Err(ChatError::NoChatTimes);
-    }
+    };
     let chain = match chain {
         Ok(chain) => chain,
         Err(error) => {
-            give_time_back(state, user.user_id).await?;
+            time.give_back().await;
             return Err(error.into());
         }
     };
@@ -307,11 +309,12 @@ async fn start(
             include_usage: true,
         },
     };
-    let opened = match state.upstream.open(keys, &body).await {
+    let header_wait = settings.header_wait(started.elapsed());
+    let opened = match state.upstream.open(keys, &body, header_wait).await {
         Ok(opened) => opened,
         Err(error) => {
             tracing::warn!(user_id = user.user_id, error = %error, "upstream unavailable; chat time given back");
-            give_time_back(state, user.user_id).await?;
+            time.give_back().await;
             return Err(ChatError::Unavailable);
         }
     };
@@ -333,5 +336,6 @@ async fn start(
         exchange: Arc::new(exchange),
         context: ctx,
         response: opened.response,
+        time,
     })
 }

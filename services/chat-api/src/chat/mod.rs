@@ -2,6 +2,7 @@
 //! and the model list. Rooms and history live in `crate::rooms`, the word
 //! filter in `crate::sensitive`.
 
+mod charge;
 pub mod context;
 mod error;
 mod handlers;

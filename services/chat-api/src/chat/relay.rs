@@ -8,6 +8,11 @@
 //! the browser leaves first, axum drops the stream: the upstream request goes
 //! with it at once, and the drop hands the partial answer to a task that saves
 //! it as interrupted.
+//!
+//! The chat time is kept only when the answer reached the browser (at least
+//! one token) and the exchange was recorded; on every other ending it is
+//! given back, exactly once, and the stream slot is released however the
+//! stream ends.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -23,6 +28,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Sleep;
 
+use super::charge::ChatTime;
 use super::context::{Context, count_tokens, prompt_tokens};
 use super::queries::{self, Finished, NewExchange};
 use super::slots::StreamSlot;
@@ -37,6 +43,7 @@ pub struct Relay {
     pub context: Context,
     pub response: reqwest::Response,
     pub slot: StreamSlot,
+    pub time: ChatTime,
     pub started: Instant,
 }
 
@@ -94,6 +101,7 @@ struct Closing {
     exchange: Arc<NewExchange>,
     context: Context,
     slot: StreamSlot,
+    time: ChatTime,
     insert: JoinHandle<sqlx::Result<()>>,
     started: Instant,
 }
@@ -115,6 +123,9 @@ struct Session {
     progress: Progress,
     /// One timer for the whole stream, pushed back at every upstream event.
     deadline: Pin<Box<Sleep>>,
+    /// The longest the stream may last, which its slot's lifetime counts on.
+    cutoff: Pin<Box<Sleep>>,
+    stream_max: Duration,
     first_byte: Duration,
     idle: Duration,
     /// Taken by whoever closes the exchange: the end of the stream, or the drop.
@@ -129,6 +140,7 @@ pub fn stream(relay: Relay, meta: Event) -> impl Stream<Item = Result<Event, Inf
         context,
         response,
         slot,
+        time,
         started,
     } = relay;
     // The rows are written once the first delta is out (or the stream ends
@@ -148,6 +160,8 @@ pub fn stream(relay: Relay, meta: Event) -> impl Stream<Item = Result<Event, Inf
     };
     let first_byte = state.config.relay.first_byte_timeout();
     let idle = state.config.relay.idle_timeout();
+    let stream_max = state.config.relay.stream_max();
+    let cutoff = tokio::time::Instant::from_std(started) + stream_max;
     let session = Session {
         go: Some(go),
         meta: Some(meta),
@@ -158,6 +172,8 @@ pub fn stream(relay: Relay, meta: Event) -> impl Stream<Item = Result<Event, Inf
             ..Progress::default()
         },
         deadline: Box::pin(tokio::time::sleep(first_byte)),
+        cutoff: Box::pin(tokio::time::sleep_until(cutoff)),
+        stream_max,
         first_byte,
         idle,
         closing: Some(Closing {
@@ -165,6 +181,7 @@ pub fn stream(relay: Relay, meta: Event) -> impl Stream<Item = Result<Event, Inf
             exchange,
             context,
             slot,
+            time,
             insert,
             started,
         }),
@@ -206,6 +223,12 @@ impl Session {
                     return Some(Err(Outcome::Failed {
                         code: "upstream_timeout",
                         detail: format!("no upstream event for {} ms", wait.as_millis()),
+                    }));
+                }
+                () = &mut self.cutoff => {
+                    return Some(Err(Outcome::Failed {
+                        code: "upstream_timeout",
+                        detail: format!("the answer took longer than {} s", self.stream_max.as_secs()),
                     }));
                 }
             };
@@ -302,14 +325,15 @@ impl Drop for Session {
     }
 }
 
-/// Saves the exchange, gives the slot back, and builds the last event (none
-/// when the browser is gone).
+/// Saves the exchange, settles the chat time, gives the slot back, and builds
+/// the last event (none when the browser is gone).
 async fn close(closing: Closing, outcome: Outcome, progress: Progress) -> Option<Event> {
     let Closing {
         state,
         exchange,
         context,
         slot,
+        time,
         insert,
         started,
     } = closing;
@@ -339,9 +363,9 @@ async fn close(closing: Closing, outcome: Outcome, progress: Progress) -> Option
         ),
     };
     drop(context);
-    let refund = matches!(outcome, Outcome::Failed { .. }) && answer.is_empty();
+    let delivered = !answer.is_empty();
 
-    let remaining = save(
+    let (remaining, refund) = save(
         &state,
         insert,
         &exchange,
@@ -353,7 +377,8 @@ async fn close(closing: Closing, outcome: Outcome, progress: Progress) -> Option
             prompt_tokens,
             completion_tokens,
         },
-        refund,
+        time,
+        delivered,
     )
     .await;
     slot.release().await;
@@ -386,7 +411,7 @@ async fn close(closing: Closing, outcome: Outcome, progress: Progress) -> Option
         )),
         (Outcome::ClientGone, _) => None,
         (Outcome::Failed { .. }, code) => {
-            let (code, message) = if refund {
+            let (code, message) = if !delivered {
                 (
                     "upstream_unavailable",
                     "the model failed before answering; your chat time was given back".to_owned(),
@@ -403,34 +428,50 @@ async fn close(closing: Closing, outcome: Outcome, progress: Progress) -> Option
     }
 }
 
-/// Stores how the answer ended (after the opening insert has landed), gives
-/// the chat time back when asked (exactly once), and reads the balance.
+/// Stores how the answer ended (after the opening insert has landed), settles
+/// the chat time, and reads the balance; answers the balance and whether the
+/// time was given back.
+///
+/// The time is kept only for an answer that was `delivered` (a token reached
+/// the browser) and recorded. Otherwise it goes back in the transaction that
+/// closes the answer, and only if that transaction closed it, which keeps the
+/// give-back to exactly once; when the exchange was never recorded there is
+/// nothing to close and nobody else to give it back. Should that transaction
+/// fail, the guard, still armed, gives the time back on its own.
 async fn save(
     state: &AppState,
     insert: JoinHandle<sqlx::Result<()>>,
     exchange: &NewExchange,
     finished: Finished<'_>,
-    refund: bool,
-) -> Option<i64> {
-    match insert.await {
-        Ok(Ok(())) => {}
+    time: ChatTime,
+    delivered: bool,
+) -> (Option<i64>, bool) {
+    let recorded = match insert.await {
+        Ok(Ok(())) => true,
         Ok(Err(error)) => {
             tracing::error!(error = %error, answer_id = exchange.answer_id, "saving the exchange failed");
+            false
         }
         Err(error) => {
             tracing::error!(error = %error, answer_id = exchange.answer_id, "saving the exchange panicked");
+            false
         }
+    };
+    let refund = !(delivered && recorded);
+    let mut owed = Some(time);
+    if !refund && let Some(time) = owed.take() {
+        time.keep();
     }
     let result: sqlx::Result<i64> = async {
         let mut conn = state.db.acquire().await?;
-        if refund {
-            // Closing the answer and giving the time back land together, and
-            // the give-back only if this call closed it.
+        if let Some(time) = owed.take() {
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            if queries::finish_answer(&mut tx, &finished).await? {
+            let closed = queries::finish_answer(&mut tx, &finished).await?;
+            if closed || !recorded {
                 queries::give_chat_time_back(&mut tx, exchange.user_id).await?;
             }
             tx.commit().await?;
+            time.settled();
         } else {
             queries::finish_answer(&mut conn, &finished).await?;
         }
@@ -438,10 +479,10 @@ async fn save(
     }
     .await;
     match result {
-        Ok(remaining) => Some(remaining),
+        Ok(remaining) => (Some(remaining), refund),
         Err(error) => {
             tracing::error!(error = %error, answer_id = exchange.answer_id, "closing the answer failed");
-            None
+            (None, refund)
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct RelaySettings {
     pub llm_default_model: String,
     pub llm_connect_timeout_ms: u64,
     /// Longest wait for the upstream's response headers and its first event.
+    /// The headers are awaited inside the request, so that wait is cut short
+    /// to end within `request_timeout_ms` (see [`Self::header_wait`]).
     pub llm_first_byte_timeout_ms: u64,
     /// Longest silence between two upstream events once streaming.
     pub llm_idle_timeout_ms: u64,
@@ -32,10 +34,25 @@ pub struct RelaySettings {
     pub chat_requests_per_minute: u32,
     /// Streams a user may have open at once.
     pub chat_max_streams_per_user: u32,
+    /// Longest a stream may last from the request on; also how long its slot
+    /// outlives a copy that died holding it.
+    pub chat_stream_max_secs: u64,
     /// Keep-alive comment after this much silence towards the browser.
     pub chat_keepalive_secs: u64,
     /// How often each copy checks whether the sensitive words changed.
     pub sensitive_reload_ms: u64,
+    /// The shared request timeout, which the wait for upstream headers must fit in.
+    pub request_timeout_ms: u64,
+}
+
+/// How long past its longest possible stream a slot is kept: the time to save
+/// the exchange and give the slot back.
+const SLOT_MARGIN: Duration = Duration::from_secs(30);
+
+/// The part of the request timeout kept for what happens around the handler
+/// (reading the session and the body before it, writing the answer after).
+fn headroom(request_timeout: Duration) -> Duration {
+    (request_timeout / 10).min(Duration::from_millis(500))
 }
 
 impl RelaySettings {
@@ -78,6 +95,16 @@ impl RelaySettings {
             "must be positive",
         );
         p.check(
+            s.chat_stream_max_secs > 0,
+            "chat_stream_max_secs",
+            "must be positive",
+        );
+        p.check(
+            s.llm_first_byte_timeout_ms > 0,
+            "llm_first_byte_timeout_ms",
+            "must be positive",
+        );
+        p.check(
             s.chat_keepalive_secs > 0,
             "chat_keepalive_secs",
             "must be positive",
@@ -111,5 +138,75 @@ impl RelaySettings {
 
     pub fn idle_timeout(&self) -> Duration {
         Duration::from_millis(self.llm_idle_timeout_ms)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+
+    /// How long a request that has run for `elapsed` may still wait for the
+    /// upstream's headers: the first-byte timeout, cut short so that the
+    /// relay, not the request timeout, ends the wait, and answers 503 with the
+    /// chat time given back.
+    pub fn header_wait(&self, elapsed: Duration) -> Duration {
+        let request = self.request_timeout();
+        let budget = request.saturating_sub(headroom(request) + elapsed);
+        self.first_byte_timeout().min(budget)
+    }
+
+    pub fn stream_max(&self) -> Duration {
+        Duration::from_secs(self.chat_stream_max_secs)
+    }
+
+    /// How long a stream slot lasts when nobody gives it back: the wait for
+    /// headers (within the request timeout), the longest stream, and the
+    /// margin to save it.
+    pub fn slot_lifetime(&self) -> Duration {
+        self.request_timeout() + self.stream_max() + SLOT_MARGIN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(first_byte_ms: u64, request_ms: u64) -> RelaySettings {
+        let overrides = [
+            ("llm_first_byte_timeout_ms", first_byte_ms.to_string()),
+            ("request_timeout_ms", request_ms.to_string()),
+        ];
+        let defaults = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/default.toml");
+        paychat_common::config::load_from(Some(std::path::Path::new(defaults)), &overrides)
+            .expect("the defaults load")
+    }
+
+    #[test]
+    fn the_header_wait_ends_before_the_request_timeout() {
+        let s = settings(30_000, 15_000);
+        assert_eq!(s.header_wait(Duration::ZERO), Duration::from_millis(14_500));
+        assert_eq!(
+            s.header_wait(Duration::from_secs(4)),
+            Duration::from_millis(10_500)
+        );
+        assert_eq!(s.header_wait(Duration::from_secs(20)), Duration::ZERO);
+        // A short request timeout keeps a tenth of itself.
+        let s = settings(2_500, 1_500);
+        assert_eq!(s.header_wait(Duration::ZERO), Duration::from_millis(1_350));
+    }
+
+    #[test]
+    fn a_short_first_byte_timeout_is_kept() {
+        let s = settings(2_000, 15_000);
+        assert_eq!(
+            s.header_wait(Duration::from_secs(1)),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn a_slot_outlives_the_longest_stream() {
+        let s = settings(30_000, 15_000);
+        assert!(s.slot_lifetime() > s.stream_max() + s.request_timeout());
+        assert!(s.slot_lifetime() < Duration::from_secs(3600));
     }
 }

@@ -2,10 +2,13 @@
 //! open streams, both counted in Redis so every copy agrees, and both decided in
 //! one Lua script so a completion pays one Redis round trip for them.
 //!
-//! The two keys share the user id as hash tag (`chat_rate:{42}`,
-//! `chat_streams:{42}`), so the script also runs on Redis Cluster. The stream
-//! counter expires an hour after its last use, so a copy that dies mid-stream
-//! cannot lock a user out for good.
+//! Each open stream holds a slot of its own: a member of a sorted set scored by
+//! the moment it lapses (the longest a stream can last, plus a margin). The
+//! script drops lapsed slots before it counts, so a copy that dies mid-stream
+//! holds its slots no longer than a stream could have lasted, and a new
+//! request never extends an old slot. The keys share the user id as hash tag
+//! (`chat_rate:{42}`, `chat_slots:{42}`), so the script also runs on Redis
+//! Cluster.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -14,10 +17,12 @@ use paychat_common::redis::Keys;
 use paychat_common::rkey;
 use redis::aio::ConnectionManager;
 
-/// KEYS: rate window, open streams. ARGV: window ms, max requests, max streams.
-/// Returns `{0, ttl_ms}` when the rate is exceeded (the hit still counts, as a
-/// fixed window does), `{1, 0}` when the user has too many streams open, and
-/// `{2, 0}` when a slot was taken.
+/// KEYS: rate window, open slots. ARGV: window ms, max requests, max streams,
+/// slot lifetime ms, slot id. Returns `{0, ttl_ms}` when the rate is exceeded
+/// (the hit still counts, as a fixed window does), `{1, 0}` when the user has
+/// too many streams open, and `{2, 0}` when a slot was taken.
+///
+/// Redis's own clock scores the slots, so copies with skewed clocks agree.
 static ADMIT: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
@@ -26,23 +31,13 @@ if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end
 if n > tonumber(ARGV[2]) then return {0, ttl} end
-local s = redis.call('INCR', KEYS[2])
-redis.call('EXPIRE', KEYS[2], 3600)
-if s > tonumber(ARGV[3]) then
-  redis.call('DECR', KEYS[2])
-  return {1, 0}
-end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return {1, 0} end
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return {2, 0}
-",
-    )
-});
-
-static GIVE: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"
-local n = redis.call('DECR', KEYS[1])
-if n <= 0 then redis.call('DEL', KEYS[1]) end
-return n
 ",
     )
 });
@@ -60,54 +55,112 @@ pub struct Limits {
     pub per_window: u32,
     pub window: Duration,
     pub max_streams: u32,
+    /// How long a slot lasts if nobody gives it back.
+    pub slot_lifetime: Duration,
 }
 
-/// An open-stream slot; give it back with [`StreamSlot::release`].
+/// An open-stream slot. Give it back with [`StreamSlot::release`]; dropping it
+/// gives it back too, on the runtime, so no path can keep it.
+#[must_use = "dropping a stream slot gives it back"]
 pub struct StreamSlot {
     redis: ConnectionManager,
     key: String,
+    id: i64,
+    held: bool,
 }
 
-/// Counts one request and, if the rate allows, takes a stream slot.
+/// Counts one request and, if the rate allows, takes the stream slot `slot_id`.
+///
+/// The script runs in a task of its own: a caller dropped while it runs (the
+/// browser left) would otherwise leave a slot taken that nothing holds. The
+/// task's result, the slot, is dropped with the task's handle instead, which
+/// gives it back.
 pub async fn admit(
     redis: &ConnectionManager,
     keys: &Keys,
     user_id: i64,
+    slot_id: i64,
     limits: Limits,
 ) -> redis::RedisResult<Admission> {
     let rate = rkey!(keys, "chat_rate:{{{user_id}}}");
-    let streams = rkey!(keys, "chat_streams:{{{user_id}}}");
-    let window_ms = u64::try_from(limits.window.as_millis()).unwrap_or(u64::MAX);
-    let mut conn = redis.clone();
-    let (verdict, ttl_ms): (i64, i64) = ADMIT
-        .key(&rate)
-        .key(&streams)
-        .arg(window_ms)
-        .arg(limits.per_window)
-        .arg(limits.max_streams)
-        .invoke_async(&mut conn)
-        .await?;
-    Ok(match verdict {
-        2 => Admission::Admitted(StreamSlot {
-            redis: redis.clone(),
-            key: streams,
-        }),
-        1 => Admission::TooManyStreams,
-        _ => Admission::RateLimited {
-            retry_after_secs: u64::try_from(ttl_ms.max(1))
-                .unwrap_or(1)
-                .div_ceil(1000)
-                .max(1),
-        },
-    })
+    let slots = rkey!(keys, "chat_slots:{{{user_id}}}");
+    let window_ms = millis(limits.window);
+    let lifetime_ms = millis(limits.slot_lifetime).max(1);
+    let redis = redis.clone();
+    let task = tokio::spawn(async move {
+        let mut conn = redis.clone();
+        let (verdict, ttl_ms): (i64, i64) = ADMIT
+            .key(&rate)
+            .key(&slots)
+            .arg(window_ms)
+            .arg(limits.per_window)
+            .arg(limits.max_streams)
+            .arg(lifetime_ms)
+            .arg(slot_id)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(match verdict {
+            2 => Admission::Admitted(StreamSlot {
+                redis,
+                key: slots,
+                id: slot_id,
+                held: true,
+            }),
+            1 => Admission::TooManyStreams,
+            _ => Admission::RateLimited {
+                retry_after_secs: u64::try_from(ttl_ms.max(1))
+                    .unwrap_or(1)
+                    .div_ceil(1000)
+                    .max(1),
+            },
+        })
+    });
+    match task.await {
+        Ok(admission) => admission,
+        Err(error) => Err(redis::RedisError::from((
+            redis::ErrorKind::Client,
+            "the admission task stopped",
+            error.to_string(),
+        ))),
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 impl StreamSlot {
-    pub async fn release(self) {
-        let mut conn = self.redis.clone();
-        let given: redis::RedisResult<i64> = GIVE.key(&self.key).invoke_async(&mut conn).await;
-        if let Err(error) = given {
-            tracing::warn!(error = %error, "releasing a stream slot failed");
+    /// Gives the slot back now; the next request can use it once this returns.
+    pub async fn release(mut self) {
+        self.held = false;
+        give(self.redis.clone(), std::mem::take(&mut self.key), self.id).await;
+    }
+}
+
+async fn give(mut redis: ConnectionManager, key: String, id: i64) {
+    let given: redis::RedisResult<i64> = redis::cmd("ZREM")
+        .arg(&key)
+        .arg(id)
+        .query_async(&mut redis)
+        .await;
+    if let Err(error) = given {
+        // The slot lapses on its own at its score.
+        tracing::warn!(error = %error, "releasing a stream slot failed");
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        if !self.held {
+            return;
+        }
+        self.held = false;
+        let (redis, key, id) = (self.redis.clone(), std::mem::take(&mut self.key), self.id);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(give(redis, key, id));
+            }
+            Err(_) => tracing::warn!("no runtime to release a stream slot; it lapses on its own"),
         }
     }
 }

@@ -39,7 +39,6 @@ pub struct Upstream {
     redis: ConnectionManager,
     redis_keys: Keys,
     rest: Duration,
-    first_byte_timeout: Duration,
 }
 
 /// An upstream that accepted the request: status 2xx, body not read yet.
@@ -96,7 +95,6 @@ impl Upstream {
             redis,
             redis_keys,
             rest: Duration::from_secs(settings.llm_key_rest_secs),
-            first_byte_timeout: settings.first_byte_timeout(),
         })
     }
 
@@ -155,12 +153,15 @@ impl Upstream {
         }
     }
 
-    /// Starts a streamed completion, trying the next key after a 401/403/429.
+    /// Starts a streamed completion, trying the next key after a 401/403/429,
+    /// all within `header_wait` (the request must answer before its deadline).
     pub async fn open(
         &self,
         candidates: Vec<&Key>,
         body: &impl Serialize,
+        header_wait: Duration,
     ) -> Result<Opened, OpenError> {
+        let deadline = tokio::time::Instant::now() + header_wait;
         let mut last = OpenError::AllKeysResting;
         for key in candidates {
             let request = self
@@ -170,8 +171,8 @@ impl Upstream {
                 .header(reqwest::header::ACCEPT, "text/event-stream")
                 .json(body)
                 .send();
-            let response = match tokio::time::timeout(self.first_byte_timeout, request).await {
-                Err(_) => return Err(OpenError::Timeout(self.first_byte_timeout)),
+            let response = match tokio::time::timeout_at(deadline, request).await {
+                Err(_) => return Err(OpenError::Timeout(header_wait)),
                 Ok(Err(error)) => {
                     return Err(OpenError::Transport(error.without_url().to_string()));
                 }
@@ -184,7 +185,11 @@ impl Upstream {
                     fingerprint: key.fingerprint.clone(),
                 });
             }
-            let text = response.text().await.unwrap_or_default();
+            let text = tokio::time::timeout_at(deadline, response.text())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
             let error = OpenError::Status {
                 status: status.as_u16(),
                 body: text.chars().take(500).collect(),

@@ -15,8 +15,8 @@ use tokio::process::{Child, Command};
 use crate::helpers::{TestApp, spawn_app_with};
 
 /// Every fault model the sandbox knows that the tests use, besides the normal one.
-pub const TEST_MODELS: &str =
-    "sandbox-chat,fault-401,fault-429,fault-500,fault-cut-after-0,fault-cut-after-2,fault-stall";
+pub const TEST_MODELS: &str = "sandbox-chat,fault-401,fault-429,fault-500,fault-cut-after-0,fault-cut-after-2,fault-stall,\
+     fault-headers-after-30000";
 
 pub const ANSWER_TAIL: &str = " -- answered by the PayChat sandbox model.";
 

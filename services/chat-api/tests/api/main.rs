@@ -7,6 +7,7 @@ mod accounts_load;
 mod accounts_security;
 mod accounts_support;
 mod chat;
+mod chat_give_back;
 mod chat_support;
 mod health;
 mod helpers;

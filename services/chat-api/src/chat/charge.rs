@@ -1,0 +1,94 @@
+//! The chat time an exchange is paid with, held until the exchange settles.
+//!
+//! A [`ChatTime`] exists from the moment the time is taken until it is either
+//! kept (an answer was delivered and recorded) or given back (no answer). Every
+//! way of ending consumes it, so a time is settled exactly once; a future that
+//! is dropped midway (the browser left, the request deadline passed) drops the
+//! guard, and the drop gives the time back on the runtime.
+
+use sqlx::MySqlPool;
+
+use super::queries;
+
+/// A taken chat time, given back when dropped unless settled first.
+#[must_use = "dropping a chat time gives it back"]
+pub struct ChatTime {
+    db: MySqlPool,
+    user_id: i64,
+    armed: bool,
+}
+
+impl ChatTime {
+    /// Takes one of the user's chat times; `None` when none is left.
+    ///
+    /// The update runs in a task of its own: a caller dropped after the row
+    /// changed but before the answer arrived would otherwise lose the time, as
+    /// nothing would hold it. Dropped with its caller, the task's result (the
+    /// guard) is dropped too, which gives the time back.
+    pub async fn take(db: &MySqlPool, user_id: i64) -> sqlx::Result<Option<Self>> {
+        let db = db.clone();
+        let task = tokio::spawn(async move {
+            let mut conn = db.acquire().await?;
+            let taken = queries::take_chat_time(&mut conn, user_id).await?;
+            drop(conn);
+            Ok(taken.then(|| Self {
+                db,
+                user_id,
+                armed: true,
+            }))
+        });
+        match task.await {
+            Ok(taken) => taken,
+            Err(error) => Err(sqlx::Error::Protocol(format!(
+                "taking a chat time stopped: {error}"
+            ))),
+        }
+    }
+
+    /// An answer was delivered and recorded: the time stays spent.
+    pub fn keep(mut self) {
+        self.armed = false;
+    }
+
+    /// Gives the time back now.
+    pub async fn give_back(mut self) {
+        self.armed = false;
+        give_back(&self.db, self.user_id).await;
+    }
+
+    /// The caller gave the time back in a transaction that has committed
+    /// (or learned that whoever closed the answer first settled it).
+    pub fn settled(mut self) {
+        self.armed = false;
+    }
+}
+
+async fn give_back(db: &MySqlPool, user_id: i64) {
+    let given: sqlx::Result<()> = async {
+        let mut conn = db.acquire().await?;
+        queries::give_chat_time_back(&mut conn, user_id).await
+    }
+    .await;
+    match given {
+        Ok(()) => tracing::info!(user_id, "chat time given back: no answer was delivered"),
+        Err(error) => {
+            tracing::error!(user_id, error = %error, "giving a chat time back failed; it is lost");
+        }
+    }
+}
+
+impl Drop for ChatTime {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        self.armed = false;
+        let (db, user_id) = (self.db.clone(), self.user_id);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move { give_back(&db, user_id).await });
+            }
+            Err(_) => tracing::error!(user_id, "no runtime to give a chat time back; it is lost"),
+        }
+    }
+}
