@@ -1,5 +1,5 @@
 /** Admin endpoints (role admin only): products, orders, sensitive words. */
-import { itemsOf, request } from './http'
+import { PAGE_SIZE, itemsOf, pageOf, request } from './http'
 import type { NewProduct, Order, OrderStatus, Page, Product, ProductPatch, SensitiveWord } from './types'
 
 export function createProduct(body: NewProduct): Promise<Product> {
@@ -14,10 +14,26 @@ export function addStock(id: string, add: number): Promise<Product> {
   return request(`/api/admin/products/${encodeURIComponent(id)}/stock`, { method: 'POST', body: { add } })
 }
 
-export async function listAdminOrders(filter: { status?: OrderStatus | null; user_id?: string | null }): Promise<Order[]> {
-  return itemsOf(
+export interface AdminOrderFilter {
+  status: OrderStatus | null
+  user_id: string | null
+  email: string | null
+}
+
+/** The admin's "who" box holds a user id or an email address; an "@" tells them apart. */
+export function adminOrderQuery(input: { status: OrderStatus | null; who: string }): AdminOrderFilter {
+  const who = input.who.trim()
+  if (!who) return { status: input.status, user_id: null, email: null }
+  return who.includes('@')
+    ? { status: input.status, user_id: null, email: who }
+    : { status: input.status, user_id: who, email: null }
+}
+
+/** One page of everyone's orders, newest first; `cursor` is the previous page's `next_cursor`. */
+export async function listAdminOrdersPage(filter: AdminOrderFilter, cursor?: string | null, limit = PAGE_SIZE): Promise<Page<Order>> {
+  return pageOf(
     await request<Page<Order> | Order[]>('/api/admin/orders', {
-      query: { status: filter.status, user_id: filter.user_id, limit: 100 },
+      query: { status: filter.status, user_id: filter.user_id, email: filter.email, cursor, limit },
     }),
   )
 }

@@ -1,9 +1,10 @@
 /** Redemption codes: the user's own, and redeeming one (orders service). */
-import { itemsOf, request } from './http'
+import { PAGE_SIZE, pageOf, request } from './http'
 import type { ExchangeCode, Page, RedeemResponse } from './types'
 
-export async function listCodes(): Promise<ExchangeCode[]> {
-  return itemsOf(await request<Page<ExchangeCode> | ExchangeCode[]>('/api/exchange-codes', { query: { limit: 100 } }))
+/** One page of my codes; `cursor` is the previous page's `next_cursor`. */
+export async function listCodesPage(cursor?: string | null, limit = PAGE_SIZE): Promise<Page<ExchangeCode>> {
+  return pageOf(await request<Page<ExchangeCode> | ExchangeCode[]>('/api/exchange-codes', { query: { cursor, limit } }))
 }
 
 export function redeemCode(code: string): Promise<RedeemResponse> {

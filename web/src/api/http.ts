@@ -150,6 +150,16 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
   return JSON.parse(text) as T
 }
 
+/** Items per page for the lists shown page by page ("load more"). */
+export const PAGE_SIZE = 20
+
+/** One page of a list: `{items, next_cursor}`; a bare array is the only page. */
+export function pageOf<T>(v: { items?: T[]; next_cursor?: string | null } | T[] | null | undefined): { items: T[]; next_cursor: string | null } {
+  if (!v) return { items: [], next_cursor: null }
+  if (Array.isArray(v)) return { items: v, next_cursor: null }
+  return { items: v.items ?? [], next_cursor: v.next_cursor ?? null }
+}
+
 /** Lists are `{items, next_cursor}`; accept a bare array too. */
 export function itemsOf<T>(v: { items: T[] } | T[] | null | undefined): T[] {
   if (!v) return []

@@ -1,5 +1,5 @@
 /** Orders and payment (orders service). */
-import { itemsOf, request } from './http'
+import { PAGE_SIZE, pageOf, request } from './http'
 import type { CreateOrderRequest, Order, OrderStatus, Page, PayResponse } from './types'
 
 /** A fresh key per attempt; crypto.randomUUID only exists in secure contexts, so fall back. */
@@ -18,8 +18,9 @@ export function createOrder(body: CreateOrderRequest, idempotencyKey: string): P
   return request('/api/orders', { method: 'POST', body, headers: { 'Idempotency-Key': idempotencyKey } })
 }
 
-export async function listOrders(status?: OrderStatus): Promise<Order[]> {
-  return itemsOf(await request<Page<Order> | Order[]>('/api/orders', { query: { status, limit: 100 } }))
+/** One page of my orders, newest first; `cursor` is the previous page's `next_cursor`. */
+export async function listOrdersPage(opts: { status?: OrderStatus; cursor?: string | null; limit?: number } = {}): Promise<Page<Order>> {
+  return pageOf(await request<Page<Order> | Order[]>('/api/orders', { query: { status: opts.status, cursor: opts.cursor, limit: opts.limit ?? PAGE_SIZE } }))
 }
 
 export function getOrder(id: string): Promise<Order> {

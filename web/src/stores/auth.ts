@@ -63,9 +63,19 @@ export const useAuthStore = defineStore('auth', () => {
     }
   }
 
+  /** Reads the user again for a fresh count of chat times; quiet on failure. */
+  function refreshChatTimes(): void {
+    if (!token.value) return
+    getMe()
+      .then((me) => {
+        if (token.value && user.value?.id === me.id) user.value = me
+      })
+      .catch(() => {})
+  }
+
   function setChatTimes(n: number): void {
     if (user.value) user.value = { ...user.value, can_conversation_times: n }
   }
 
-  return { token, user, isLoggedIn, isAdmin, chatTimes, login, fetchMe, logout, clear, setChatTimes }
+  return { token, user, isLoggedIn, isAdmin, chatTimes, login, fetchMe, logout, clear, setChatTimes, refreshChatTimes }
 })

@@ -29,6 +29,8 @@ export interface UiMessage {
 }
 
 const MODEL_KEY = 'paychat.model'
+/** After a stopped or failed answer the server may give the chat time back a moment later. */
+const TIMES_RECHECK_MS = 2000
 let keySeq = 0
 const nextKey = () => `m${++keySeq}`
 
@@ -149,6 +151,7 @@ export const useChatStore = defineStore('chat', () => {
     const ctrl = new AbortController()
     controller = ctrl
     streaming.value = true
+    let timesKnown = false
     try {
       const outcome = await chatApi.streamCompletion(
         {
@@ -180,7 +183,10 @@ export const useChatStore = defineStore('chat', () => {
       if (outcome.kind === 'done') {
         answer.status = 'done'
         answer.usage = outcome.done.usage
-        if (typeof outcome.done.remaining_times === 'number') auth.setChatTimes(outcome.done.remaining_times)
+        if (typeof outcome.done.remaining_times === 'number') {
+          auth.setChatTimes(outcome.done.remaining_times)
+          timesKnown = true
+        }
       } else {
         answer.status = 'error'
         answer.errorCode = outcome.error.code
@@ -196,6 +202,7 @@ export const useChatStore = defineStore('chat', () => {
         messages.value = messages.value.filter((m) => m !== question && m !== answer)
         needRecharge.value = true
         auth.setChatTimes(0)
+        timesKnown = true
         return 'recharge'
       }
       answer.status = 'error'
@@ -207,6 +214,8 @@ export const useChatStore = defineStore('chat', () => {
       streaming.value = false
       // The room's title and order may have changed; refresh quietly.
       loadRooms().catch(() => {})
+      // Stopped or failed: the stream did not say how many chat times are left, so ask.
+      if (!timesKnown) refreshChatTimes()
     }
   }
 
@@ -219,6 +228,12 @@ export const useChatStore = defineStore('chat', () => {
     const parentId = question?.role === 'user' ? question.parentId : null
     messages.value = messages.value.filter((m, i) => i !== idx && !(i === idx - 1 && m.role === 'user'))
     return send(answer.prompt, parentId)
+  }
+
+  function refreshChatTimes(): void {
+    const auth = useAuthStore()
+    auth.refreshChatTimes()
+    setTimeout(() => auth.refreshChatTimes(), TIMES_RECHECK_MS)
   }
 
   function stop(): void {

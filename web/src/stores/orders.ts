@@ -7,6 +7,7 @@ import { computed, ref } from 'vue'
 import { ApiError } from '@/api/http'
 import * as ordersApi from '@/api/orders'
 import { listAllProducts } from '@/api/products'
+import { usePagedList } from '@/composables/usePagedList'
 import * as codesApi from '@/api/codes'
 import type { ExchangeCode, Order, Product, RedeemResponse } from '@/api/types'
 import { formatCents, totalCents } from '@/utils/money'
@@ -30,10 +31,16 @@ export const useOrdersStore = defineStore('orders', () => {
   const redeemPrefill = ref('')
   const celebrating = ref(false)
 
-  const orders = ref<Order[]>([])
-  const ordersLoading = ref(false)
-  const codes = ref<ExchangeCode[]>([])
-  const codesLoading = ref(false)
+  const ordersList = usePagedList<Order>((cursor) => ordersApi.listOrdersPage({ cursor }), (o) => o.id)
+  const orders = ordersList.items
+  const ordersLoading = ordersList.loading
+  const ordersHasMore = ordersList.hasMore
+  const ordersLoadingMore = ordersList.loadingMore
+  const codesList = usePagedList<ExchangeCode>((cursor) => codesApi.listCodesPage(cursor), (c) => c.code)
+  const codes = codesList.items
+  const codesLoading = codesList.loading
+  const codesHasMore = codesList.hasMore
+  const codesLoadingMore = codesList.loadingMore
 
   const selection = computed(() =>
     products.value
@@ -133,17 +140,17 @@ export const useOrdersStore = defineStore('orders', () => {
     payOrderId.value = null
     celebrating.value = true
     setTimeout(() => (celebrating.value = false), 4000)
-    loadCodes().catch(() => {})
-    loadOrders().catch(() => {})
+    refreshCodes().catch(() => {})
+    ordersList.load(true).catch(() => {})
   }
 
-  async function loadOrders(): Promise<void> {
-    ordersLoading.value = true
-    try {
-      orders.value = await ordersApi.listOrders()
-    } finally {
-      ordersLoading.value = false
-    }
+  /** The first page of my orders. */
+  function loadOrders(): Promise<void> {
+    return ordersList.load()
+  }
+
+  function loadMoreOrders(): Promise<void> {
+    return ordersList.loadMore()
   }
 
   async function closeOrder(id: string): Promise<void> {
@@ -151,13 +158,18 @@ export const useOrdersStore = defineStore('orders', () => {
     orders.value = orders.value.map((o) => (o.id === id ? { ...o, ...(updated ?? {}), status: 'closed' } : o))
   }
 
-  async function loadCodes(): Promise<void> {
-    codesLoading.value = true
-    try {
-      codes.value = await codesApi.listCodes()
-    } finally {
-      codesLoading.value = false
-    }
+  /** The first page of my codes. */
+  function loadCodes(): Promise<void> {
+    return codesList.load()
+  }
+
+  function loadMoreCodes(): Promise<void> {
+    return codesList.loadMore()
+  }
+
+  /** Reads my codes again from the server, as many as are shown now. */
+  function refreshCodes(): Promise<void> {
+    return codesList.load(true)
   }
 
   function openRedeem(code = ''): void {
@@ -168,7 +180,8 @@ export const useOrdersStore = defineStore('orders', () => {
   async function redeem(code: string): Promise<RedeemResponse> {
     const res = await codesApi.redeemCode(code.trim())
     useAuthStore().setChatTimes(res.can_conversation_times)
-    codes.value = codes.value.map((c) => (c.code === code.trim() ? { ...c, used: true } : c))
+    // The server decides which code that was (e.g. typed in another case): read the list again.
+    refreshCodes().catch(() => {})
     return res
   }
 
@@ -178,14 +191,15 @@ export const useOrdersStore = defineStore('orders', () => {
     rechargeOpen.value = false
     payOrderId.value = null
     redeemOpen.value = false
-    orders.value = []
-    codes.value = []
+    ordersList.reset()
+    codesList.reset()
   }
 
   return {
     products, productsLoading, showAllProducts, visibleProducts, hiddenProductCount, quantities, placing, unpaidOrderId, rechargeOpen, payOrderId, redeemOpen,
-    redeemPrefill, celebrating, orders, ordersLoading, codes, codesLoading, selection, totalInCents, totalText,
+    redeemPrefill, celebrating, orders, ordersLoading, ordersHasMore, ordersLoadingMore, codes, codesLoading, codesHasMore,
+    codesLoadingMore, selection, totalInCents, totalText,
     loadProducts, showMoreProducts, setQuantity, openRecharge, placeOrder, payUnpaid, closeUnpaid, openPayment, closePayment,
-    paymentCompleted, loadOrders, closeOrder, loadCodes, openRedeem, redeem, reset,
+    paymentCompleted, loadOrders, loadMoreOrders, closeOrder, loadCodes, loadMoreCodes, refreshCodes, openRedeem, redeem, reset,
   }
 })
