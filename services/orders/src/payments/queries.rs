@@ -187,16 +187,17 @@ pub async fn attempts(db: impl MySqlExecutor<'_>, order_id: i64) -> sqlx::Result
 /// `timeout_express`, which the gateway sets to the same length: so a trade
 /// is payable for at most twice the QR code's life after it was requested.
 /// `grace_secs` covers clock skew and the reconciliation pass after the last
-/// possible payment.
+/// possible payment. A page of ids above `after`, in id order.
 pub async fn to_reconcile(
     db: impl MySqlExecutor<'_>,
     age_secs: u64,
     grace_secs: u64,
+    after: i64,
     limit: u32,
 ) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
         "SELECT DISTINCT o.id FROM chat_order o JOIN chat_order_history h ON h.order_id = o.id \
-         WHERE h.pay_qr_code IS NOT NULL AND ( \
+         WHERE o.id > ? AND h.pay_qr_code IS NOT NULL AND ( \
            (o.status = 1 AND h.update_time <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND) \
            OR (o.status IN (2, 3, 4) \
              AND h.create_time + INTERVAL (2 * TIMESTAMPDIFF(SECOND, h.create_time, \
@@ -206,6 +207,7 @@ pub async fn to_reconcile(
                AND s.out_trade_no = h.out_trade_no AND s.pay_status IN (1, 4)))) \
          ORDER BY o.id LIMIT ?",
     )
+    .bind(after)
     .bind(age_secs)
     .bind(grace_secs)
     .bind(limit)

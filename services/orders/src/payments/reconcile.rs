@@ -13,7 +13,8 @@ use super::fulfil::{Fulfilled, Payment, fulfil};
 use super::queries;
 use crate::state::AppState;
 
-/// Orders looked at per pass; the rest wait for the next one.
+/// Orders read per page; a pass goes through every page, so closed orders
+/// waiting out their QR codes never crowd newer ones out.
 const BATCH: u32 = 200;
 
 /// Runs for the life of the process.
@@ -30,22 +31,30 @@ pub async fn run(state: AppState) {
 /// One pass; returns how many orders it completed.
 pub async fn reconcile(state: &AppState) -> anyhow::Result<usize> {
     let config = &state.config.payments;
-    let candidates = queries::to_reconcile(
-        &state.db,
-        config.reconcile_after_secs,
-        config.reconcile_closed_grace_secs,
-        BATCH,
-    )
-    .await?;
     let mut completed = 0;
-    for order_id in candidates {
-        match settle_order(state, order_id).await {
-            Ok(n) => completed += n,
-            Err(e) => tracing::warn!(
-                order_id,
-                error = format!("{e:#}"),
-                "could not reconcile an order"
-            ),
+    let mut after = 0;
+    loop {
+        let page = queries::to_reconcile(
+            &state.db,
+            config.reconcile_after_secs,
+            config.reconcile_closed_grace_secs,
+            after,
+            BATCH,
+        )
+        .await?;
+        for &order_id in &page {
+            match settle_order(state, order_id).await {
+                Ok(n) => completed += n,
+                Err(e) => tracing::warn!(
+                    order_id,
+                    error = format!("{e:#}"),
+                    "could not reconcile an order"
+                ),
+            }
+        }
+        match page.last() {
+            Some(&last) if page.len() == BATCH as usize => after = last,
+            _ => break,
         }
     }
     if completed > 0 {

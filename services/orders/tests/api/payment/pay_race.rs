@@ -59,7 +59,7 @@ async fn order_closed_during_precreate_gets_no_qr_code() {
     .await
     .unwrap();
     assert_eq!(issued, 1);
-    let candidates = paychat_orders::payments::queries::to_reconcile(&t.app.db, 0, 300, 200)
+    let candidates = paychat_orders::payments::queries::to_reconcile(&t.app.db, 0, 300, 0, 200)
         .await
         .unwrap();
     assert!(candidates.contains(&id));

@@ -74,7 +74,7 @@ async fn closed_order_whose_qr_code_expired_long_ago_is_not_looked_at() {
     let candidates = |t: &super::PayApp| {
         let db = t.app.db.clone();
         async move {
-            paychat_orders::payments::queries::to_reconcile(&db, 0, 300, 200)
+            paychat_orders::payments::queries::to_reconcile(&db, 0, 300, 0, 200)
                 .await
                 .unwrap()
         }
