@@ -1,16 +1,34 @@
 /** Admin endpoints (role admin only): products, orders, sensitive words. */
 import { PAGE_SIZE, itemsOf, pageOf, request } from './http'
-import type { NewProduct, Order, OrderStatus, Page, Product, ProductPatch, SensitiveWord } from './types'
+import type { AdminProduct, NewProduct, Order, OrderStatus, Page, ProductPatch, SensitiveWord } from './types'
 
-export function createProduct(body: NewProduct): Promise<Product> {
+/** Pages asked for at most while listing every product; a loop guard. */
+const MAX_PAGES = 50
+
+/** Every product, on sale or not, newest first (following `next_cursor` should the server page). */
+export async function listAdminProducts(): Promise<AdminProduct[]> {
+  const all: AdminProduct[] = []
+  let cursor: string | null = null
+  for (let n = 0; n < MAX_PAGES; n++) {
+    const page: Page<AdminProduct> = pageOf(
+      await request<Page<AdminProduct> | AdminProduct[]>('/api/admin/products', { query: { cursor, limit: 100 } }),
+    )
+    all.push(...page.items)
+    if (!page.next_cursor || page.next_cursor === cursor) break
+    cursor = page.next_cursor
+  }
+  return all
+}
+
+export function createProduct(body: NewProduct): Promise<AdminProduct> {
   return request('/api/admin/products', { method: 'POST', body })
 }
 
-export function updateProduct(id: string, body: ProductPatch): Promise<Product> {
+export function updateProduct(id: string, body: ProductPatch): Promise<AdminProduct> {
   return request(`/api/admin/products/${encodeURIComponent(id)}`, { method: 'PATCH', body })
 }
 
-export function addStock(id: string, add: number): Promise<Product> {
+export function addStock(id: string, add: number): Promise<AdminProduct> {
   return request(`/api/admin/products/${encodeURIComponent(id)}/stock`, { method: 'POST', body: { add } })
 }
 

@@ -89,6 +89,16 @@ export interface Product {
   reward_use_times: number
   stock: number
   sale: number
+  /** A flash-sale product (shorter payment window); absent from older servers. */
+  seckill?: boolean
+}
+
+/** A product as the admin endpoints answer it: on sale or not. */
+export interface AdminProduct extends Product {
+  enabled: boolean
+  expires_days: number
+  /** Real stock in the database. */
+  db_stock: number
 }
 
 export type OrderStatus = 'awaiting_payment' | 'awaiting_confirmation' | 'completed' | 'invalid' | 'closed' | 'refunded'
@@ -156,6 +166,7 @@ export interface NewProduct {
   reward_use_times: number
   stock: number
   expires_days: number
+  seckill?: boolean
 }
 
 export interface ProductPatch {
