@@ -92,3 +92,42 @@ async fn products_reload_stock_keys_redis_lost() {
     assert_eq!(one["stock"], 5);
     assert_eq!(app.redis_stock(&a).await, 5);
 }
+
+#[tokio::test]
+async fn a_give_back_that_fails_is_counted_and_the_count_repaired() {
+    let app = spawn_app_with(&[("stock_reconcile_interval_secs", "1".into())]).await;
+    let product = app.product(3, "1.00").await;
+    let user = app.user().await;
+    let order = app.order_id(&user, &product, 1).await;
+    // The recorder starts with the first scrape.
+    app.get_anonymous("/metrics").await;
+
+    // The key holds the wrong type: Redis refuses the give-back of the close.
+    redis_cmd(&app, "DEL", &product, None).await;
+    let key = app.state.stock.key(product.parse().unwrap());
+    let mut redis = app.state.redis.clone();
+    let _: i64 = redis::cmd("HSET")
+        .arg(&key)
+        .arg("units")
+        .arg(1)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert_eq!(app.close(&user, &order).await.status(), 200);
+    assert_eq!(app.order_status(&order).await, 4);
+    let metrics = app.get_anonymous("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("stock_giveback_failures_total{path=\"close\"} 1")),
+        "{metrics}"
+    );
+
+    // Once the key is usable again the schedule puts the unit back.
+    redis_cmd(&app, "DEL", &product, None).await;
+    let repaired = eventually(Duration::from_secs(6), || async {
+        app.redis_stock(&product).await == 3
+    })
+    .await;
+    assert!(repaired, "stock not repaired");
+}
