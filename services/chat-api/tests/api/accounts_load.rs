@@ -415,3 +415,28 @@ async fn registering_again_retires_the_earlier_link() {
     .await;
     assert_eq!(app.login(&address, second_password).await.status(), 200);
 }
+
+#[tokio::test]
+async fn following_a_link_while_registering_again_never_fails_inside() {
+    let app = spawn_accounts_app(&roomy()).await;
+    let address = email("crossing");
+    assert_eq!(app.register(&address, PASSWORD).await.status(), 201);
+    let code = code_in(&wait_for_mails(&address, 1).await[0]);
+    let clicks = join_all((0..8).map(|_| app.verify(&code)));
+    let app_ref = &app;
+    let registrations = join_all((0..8).map(|i| {
+        let body = json!({"email": address, "password": format!("{PASSWORD} {i}")});
+        let ip = format!("10.8.2.{}", i + 1);
+        async move { app_ref.post_from(&ip, "/api/auth/register", &body).await }
+    }));
+    let (locations, statuses) = tokio::join!(clicks, registrations);
+    // Each click either verified, or found its link used or ended by a registration.
+    assert!(
+        locations
+            .iter()
+            .all(|l| l.starts_with(&format!("{WEB_BASE}/verify/"))),
+        "{locations:?}"
+    );
+    let counts = tally(&statuses);
+    assert!(counts.keys().all(|s| [201, 409].contains(s)), "{counts:?}");
+}
