@@ -9,7 +9,7 @@ mod handlers;
 pub mod queries;
 mod relay;
 pub mod settings;
-mod slots;
+pub mod slots;
 pub mod types;
 pub mod upstream;
 

@@ -360,6 +360,23 @@ async fn a_cut_before_the_first_token_gives_the_time_back_once() {
 }
 
 #[tokio::test]
+async fn a_stream_ends_at_its_longest_and_keeps_the_part() {
+    // A chunk every 400 ms, and one second for the whole stream.
+    let t = spawn_chat_with(400, &[("chat_stream_max_secs", "1".into())]).await;
+    let user = t.user(1).await;
+    let s = t
+        .stream(&user, json!({ "prompt": marker("endless") }))
+        .await;
+    assert_eq!(s.names().last(), Some(&"error"), "{s:?}");
+    assert_eq!(s.event("error")["code"], "upstream_timeout");
+    assert!(!s.text().is_empty(), "{s:?}");
+    let answer = closed(&t, &id_of(s.event("meta"), "answer_id")).await;
+    assert_eq!(answer.status, 3);
+    assert_eq!(answer.content, s.text());
+    assert_eq!(t.times(&user).await, 0);
+}
+
+#[tokio::test]
 async fn a_silent_upstream_times_out_with_an_error_event() {
     let t = spawn_chat_with(2, &[("llm_first_byte_timeout_ms", "300".into())]).await;
     let user = t.user(1).await;

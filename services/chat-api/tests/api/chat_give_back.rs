@@ -9,6 +9,8 @@ use paychat_common::testing::{self, eventually};
 use serde_json::{Value, json};
 
 use futures::StreamExt;
+use paychat_chat_api::chat::slots::{self, Admission, Limits};
+use paychat_common::redis::Keys;
 
 use crate::chat_support::{ChatTest, User, marker, parse_sse, read_until, spawn_chat_with};
 
@@ -193,6 +195,48 @@ async fn a_failed_exchange_insert_gives_the_time_back() {
     .await
     .unwrap();
     assert_eq!(answers, 0);
+}
+
+#[tokio::test]
+async fn a_slot_nobody_gives_back_lapses_on_its_own_while_the_user_keeps_chatting() {
+    let t = spawn(&[]).await;
+    let redis = paychat_common::redis::connect(&t.app.config.common.redis_url).unwrap();
+    let keys = Keys::new(t.app.config.common.redis_prefix.clone());
+    let limits = Limits {
+        per_window: 1000,
+        window: Duration::from_secs(60),
+        max_streams: 2,
+        slot_lifetime: Duration::from_secs(1),
+    };
+    let next_id = std::sync::atomic::AtomicI64::new(1);
+    let admit = || {
+        let id = next_id.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        slots::admit(&redis, &keys, 7, id, limits)
+    };
+    // A copy that died mid-stream: its slot is never given back.
+    let Admission::Admitted(slot) = admit().await.unwrap() else {
+        panic!("the first slot was refused");
+    };
+    let _held_by_a_dead_copy = std::mem::ManuallyDrop::new(slot);
+    // The user keeps chatting on the other slot, and now and then holds two
+    // at once: were the dead slot renewed by the others, that never works.
+    let both_free = eventually(Duration::from_secs(4), || async {
+        let Admission::Admitted(first) = admit().await.unwrap() else {
+            panic!("the second slot was refused");
+        };
+        let second = admit().await.unwrap();
+        first.release().await;
+        match second {
+            Admission::Admitted(second) => {
+                second.release().await;
+                true
+            }
+            Admission::TooManyStreams => false,
+            Admission::RateLimited { .. } => panic!("rate limited"),
+        }
+    })
+    .await;
+    assert!(both_free, "the lapsed slot still counts");
 }
 
 /// An event stream read a piece at a time.
