@@ -50,10 +50,12 @@ impl ChatTime {
         self.armed = false;
     }
 
-    /// Gives the time back now.
+    /// Gives the time back now. The statement runs in a task of its own, so
+    /// a caller dropped while it runs cannot cut it short.
     pub async fn give_back(mut self) {
         self.armed = false;
-        give_back(&self.db, self.user_id).await;
+        let (db, user_id) = (self.db.clone(), self.user_id);
+        let _ = tokio::spawn(async move { give_back(&db, user_id).await }).await;
     }
 
     /// The caller gave the time back in a transaction that has committed

@@ -458,13 +458,16 @@ async fn save(
         }
     };
     let refund = !(delivered && recorded);
-    let mut owed = Some(time);
-    if !refund && let Some(time) = owed.take() {
+    let mut owed = if refund {
+        Some(time)
+    } else {
         time.keep();
-    }
+        None
+    };
     let result: sqlx::Result<i64> = async {
         let mut conn = state.db.acquire().await?;
         if let Some(time) = owed.take() {
+            // Closing the answer and giving the time back land together.
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             let closed = queries::finish_answer(&mut tx, &finished).await?;
             if closed || !recorded {

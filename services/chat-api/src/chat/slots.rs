@@ -130,10 +130,13 @@ fn millis(d: Duration) -> u64 {
 }
 
 impl StreamSlot {
-    /// Gives the slot back now; the next request can use it once this returns.
+    /// Gives the slot back now; the next request can use it once this
+    /// returns. In a task of its own, so a caller dropped meanwhile cannot
+    /// cut it short.
     pub async fn release(mut self) {
         self.held = false;
-        give(self.redis.clone(), std::mem::take(&mut self.key), self.id).await;
+        let task = give(self.redis.clone(), std::mem::take(&mut self.key), self.id);
+        let _ = tokio::spawn(task).await;
     }
 }
 
