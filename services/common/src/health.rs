@@ -85,13 +85,16 @@ struct HealthState {
 
 pub fn router(readiness: Readiness, openapi: &utoipa::openapi::OpenApi) -> Router {
     let openapi = serde_json::to_value(openapi).unwrap_or_else(|_| json!({}));
+    // The recorder must exist before the workers count anything: counters
+    // recorded before it is installed are lost, not buffered.
+    let metrics = telemetry::metrics();
     Router::new()
         .route(
             "/healthz",
             get(|| async { axum::Json(json!({"status": "ok"})) }),
         )
         .route("/readyz", get(readyz))
-        .route("/metrics", get(|| async { telemetry::metrics().render() }))
+        .route("/metrics", get(move || async move { metrics.render() }))
         .route("/api-docs/openapi.json", get(openapi_json))
         .with_state(HealthState {
             readiness,
