@@ -16,6 +16,13 @@ function initial(): boolean {
 
 const dark = ref(initial())
 
+// Another tab switched the theme: follow it.
+if (typeof window !== 'undefined') {
+  window.addEventListener('storage', (e) => {
+    if (e.key === KEY && (e.newValue === 'dark' || e.newValue === 'light')) dark.value = e.newValue === 'dark'
+  })
+}
+
 export function useTheme() {
   function setDark(v: boolean): void {
     dark.value = v
