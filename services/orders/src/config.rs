@@ -45,8 +45,11 @@ pub struct OrdersConfig {
     /// How often Redis stock is reconciled with the database (repairs counts
     /// a failed give-back or a lost order write left wrong).
     pub stock_reconcile_interval_secs: u64,
-    /// Failed redemption attempts allowed per window, per user and per IP.
+    /// Failed redemption attempts allowed per window, per user: what holds a
+    /// guesser back.
     pub redeem_fail_limit_user: u32,
+    /// The same per IP, for everyone behind it: a backstop sized for many
+    /// users sharing one address (NAT), at least the per-user limit.
     pub redeem_fail_limit_ip: u32,
     pub redeem_fail_window_secs: u64,
 }
@@ -121,6 +124,16 @@ impl Config {
             orders.stock_reconcile_interval_secs >= 1,
             "stock_reconcile_interval_secs",
             "must be at least 1",
+        );
+        p.check(
+            orders.redeem_fail_limit_user >= 1,
+            "redeem_fail_limit_user",
+            "must be at least 1",
+        );
+        p.check(
+            orders.redeem_fail_limit_ip >= orders.redeem_fail_limit_user,
+            "redeem_fail_limit_ip",
+            "must be at least redeem_fail_limit_user (it is shared by everyone behind one address)",
         );
         p.check(
             orders.redeem_fail_window_secs >= 1,

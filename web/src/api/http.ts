@@ -16,14 +16,17 @@ export class ApiError extends Error {
   readonly code: string
   readonly fields: Record<string, string>
   readonly body: ApiErrorBody
+  /** Seconds to wait before trying again, from the answer's Retry-After (429, 503 `busy`). */
+  readonly retryAfterSecs?: number
 
-  constructor(status: number, body: ApiErrorBody) {
+  constructor(status: number, body: ApiErrorBody, retryAfterSecs?: number) {
     super(body.message || body.code)
     this.name = 'ApiError'
     this.status = status
     this.code = body.code
     this.fields = body.fields ?? {}
     this.body = body
+    if (retryAfterSecs !== undefined) this.retryAfterSecs = retryAfterSecs
   }
 
   /** A string member of the error object (or the top level), e.g. `order_id`. */
@@ -63,7 +66,18 @@ function buildUrl(path: string, query?: RequestOptions['query']): string {
   return qs ? `${path}?${qs}` : path
 }
 
+/** Retry-After as whole seconds from now: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | undefined {
+  const v = value?.trim()
+  if (!v) return undefined
+  if (/^\d+$/.test(v)) return Number(v)
+  const at = Date.parse(v)
+  if (Number.isNaN(at)) return undefined
+  return Math.max(0, Math.ceil((at - now) / 1000))
+}
+
 async function toApiError(res: Response): Promise<ApiError> {
+  const retryAfter = parseRetryAfter(res.headers.get('Retry-After'))
   let parsed: unknown = null
   try {
     parsed = await res.json()
@@ -78,10 +92,10 @@ async function toApiError(res: Response): Promise<ApiError> {
       for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
         if (k !== 'error' && !(k in body)) body[k] = v
       }
-      return new ApiError(res.status, body)
+      return new ApiError(res.status, body, retryAfter)
     }
   }
-  return new ApiError(res.status, { code: codeForStatus(res.status), message: res.statusText || `HTTP ${res.status}` })
+  return new ApiError(res.status, { code: codeForStatus(res.status), message: res.statusText || `HTTP ${res.status}` }, retryAfter)
 }
 
 /** A code for an answer without our error JSON (e.g. the edge's own error page), so it reads in the UI's language. */

@@ -273,6 +273,13 @@ const en: Messages = {
     upstream_timeout: 'The model took too long to answer; please retry',
     timeout: 'The request timed out; please retry',
     word_exists: 'That word is already listed',
+    wait: {
+      rate_limited: 'Too many attempts; try again in {time}',
+      busy: 'We are busy right now; try again in {time}',
+      service_unavailable: 'The service is unavailable right now; try again in {time}',
+      seconds: '{n} s',
+      minutes: '{n} min',
+    },
     withDetails: '{base}: {details}',
     listSeparator: '; ',
   },

@@ -271,6 +271,13 @@ const zhCN = {
     upstream_timeout: '模型服务响应超时，请重试',
     timeout: '请求超时，请重试',
     word_exists: '该敏感词已存在',
+    wait: {
+      rate_limited: '操作太频繁，请在 {time}后重试',
+      busy: '服务繁忙，请在 {time}后重试',
+      service_unavailable: '服务暂时不可用，请在 {time}后重试',
+      seconds: '{n} 秒',
+      minutes: '{n} 分钟',
+    },
     withDetails: '{base}：{details}',
     listSeparator: '；',
   },

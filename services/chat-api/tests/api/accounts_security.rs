@@ -390,3 +390,45 @@ async fn readyz_follows_redis_going_away_and_coming_back() {
     }
     assert_eq!(status, 200, "Redis is back");
 }
+
+#[tokio::test]
+async fn an_office_behind_one_address_can_sign_up_and_reset_with_the_default_limits() {
+    // Default limits: the per-IP ones are sized for many people sharing one
+    // address (an office behind NAT); the per-address ones stay tight.
+    let app = spawn_accounts_app(&[]).await;
+    let office = "203.0.113.7";
+    let mut addresses = Vec::new();
+    for i in 0..30 {
+        let address = email(&format!("office{i}"));
+        let res = app
+            .client
+            .post(app.url("/api/auth/register"))
+            .header("x-forwarded-for", office)
+            .json(&json!({"email": address, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201, "sign-up {i} from the shared address");
+        addresses.push(address);
+    }
+    for (i, address) in addresses.iter().enumerate() {
+        let res = app
+            .client
+            .post(app.url("/api/auth/password-reset"))
+            .header("x-forwarded-for", office)
+            .json(&json!({"email": address}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202, "reset {i} from the shared address");
+    }
+    // One address still gets few mails: the sign-up's and the reset's, then
+    // three more, then 429 with Retry-After.
+    let one = &addresses[0];
+    for _ in 0..3 {
+        assert_eq!(app.request_reset(one).await.status(), 202);
+    }
+    let res = app.request_reset(one).await;
+    assert!(res.headers().contains_key("retry-after"));
+    expect_error(res, 429, "rate_limited").await;
+}

@@ -209,6 +209,53 @@ async fn failed_attempts_are_rate_limited() {
 }
 
 #[tokio::test]
+async fn users_behind_one_address_are_held_back_only_by_their_own_failures() {
+    // Default limits: everyone here comes from 127.0.0.1, like an office
+    // behind one NAT address.
+    let app = spawn_app().await;
+    let product = app.product(1, "5.00").await;
+    let good = codes_of(&app, &product).await.remove(0);
+    let per_user = app.config.orders.redeem_fail_limit_user;
+    let b = app.user().await;
+    sell(&app, &[&good], b.id).await;
+
+    // User A spends every failure they have, and keeps trying.
+    let a = app.user().await;
+    for _ in 0..per_user {
+        let res = app
+            .post(&a, "/api/exchange-codes/redeem", json!({"code": "nope"}))
+            .await;
+        assert_eq!(res.status(), 400);
+    }
+    for _ in 0..5 {
+        let res = app
+            .post(&a, "/api/exchange-codes/redeem", json!({"code": "nope"}))
+            .await;
+        assert_eq!(res.status(), 429);
+    }
+    // So do a few colleagues on the same address.
+    for _ in 0..4 {
+        let colleague = app.user().await;
+        for _ in 0..per_user {
+            let res = app
+                .post(
+                    &colleague,
+                    "/api/exchange-codes/redeem",
+                    json!({"code": "nope"}),
+                )
+                .await;
+            assert_eq!(res.status(), 400);
+        }
+    }
+    // User B, on the same address, still redeems a valid code.
+    let res = app
+        .post(&b, "/api/exchange-codes/redeem", json!({"code": good}))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(times(&app, b.id).await, 10);
+}
+
+#[tokio::test]
 async fn concurrent_failed_attempts_stop_at_the_limit() {
     let app = spawn_app_with(&[
         ("redeem_fail_limit_user", "10".into()),
