@@ -10,6 +10,9 @@ STACK=${PAYCHAT_STACK_DIR:-$ROOT/.stack}
 cd "$ROOT"
 export PAYCHAT_TEST_DATABASE_URL=${PAYCHAT_TEST_DATABASE_URL:-mysql://paychat:paychat@127.0.0.1:33306/paychat}
 
+step "README configuration table matches config/default.toml"
+python3 scripts/config-table.py --check README.md
+
 need_cargo
 need_node
 "$ROOT/scripts/stack.sh" up

@@ -10,7 +10,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::alipay::{AlipayClient, AlipayConfig, AlipayPublicKey, AppPrivateKey, KeyMode};
-use crate::config::{Config, GatewayConfig};
+use crate::config::{AlipayKeyMode, Config, GatewayConfig};
 use crate::events::Events;
 use crate::state::AppState;
 use crate::{notify, sealed};
@@ -38,7 +38,7 @@ fn alipay_client(g: &GatewayConfig) -> anyhow::Result<AlipayClient> {
         &g.alipay_app_private_key_file,
     )?)
     .map_err(|e| anyhow::anyhow!("alipay_app_private_key_file: {e}"))?;
-    let mode = if g.alipay_key_mode == "certificate" {
+    let mode = if g.alipay_key_mode == AlipayKeyMode::Certificate {
         KeyMode::certificate(
             &read_key("alipay_app_cert_file", &g.alipay_app_cert_file)?,
             &read_key("alipay_cert_file", &g.alipay_cert_file)?,

@@ -2,12 +2,23 @@
 //! Key files are read once at start; their contents are never logged.
 
 use paychat_common::config::{CommonConfig, ConfigError, Problems, load};
+use paychat_common::config_enum;
 use serde::Deserialize;
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub common: CommonConfig,
     pub gateway: GatewayConfig,
+}
+
+config_enum! {
+    /// How Alipay's answers and notifies are verified (`alipay_key_mode`).
+    pub enum AlipayKeyMode {
+        /// Alipay's public key (`alipay_public_key_file`).
+        PublicKey = "public_key",
+        /// Public-key certificates (the three `*_cert_file` keys).
+        Certificate = "certificate",
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -21,7 +32,7 @@ pub struct GatewayConfig {
     /// Empty: not checked.
     pub alipay_seller_id: String,
     /// `public_key` (Alipay public key file) or `certificate` (three cert files).
-    pub alipay_key_mode: String,
+    pub alipay_key_mode: AlipayKeyMode,
     /// The app's RSA2 private key (PKCS#8 or PKCS#1 PEM, or bare base64).
     pub alipay_app_private_key_file: String,
     /// Alipay's public key (public-key mode).
@@ -66,14 +77,6 @@ impl Config {
             !gateway.alipay_app_id.trim().is_empty(),
             "alipay_app_id",
             "must be set",
-        );
-        p.check(
-            matches!(
-                gateway.alipay_key_mode.as_str(),
-                "public_key" | "certificate"
-            ),
-            "alipay_key_mode",
-            "must be public_key or certificate",
         );
         p.check(
             gateway.alipay_notify_url.starts_with("http://")

@@ -96,6 +96,88 @@ impl Problems {
     }
 }
 
+/// Declares a configuration mode: a fieldless enum read from one of a fixed set
+/// of strings. A value outside the set fails at start with a message naming
+/// the value and every allowed one (the loader adds the key and its variable).
+#[macro_export]
+macro_rules! config_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            /// Every value the key accepts, as written in the configuration.
+            pub const ALLOWED: &'static [&'static str] = &[$($text),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = ::std::string::String;
+
+            fn from_str(text: &str) -> ::std::result::Result<Self, Self::Err> {
+                match text {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(format!(
+                        "`{other}` is not allowed (one of: {})",
+                        Self::ALLOWED.join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl<'de> $crate::config::__serde::Deserialize<'de> for $name {
+            fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+            where
+                D: $crate::config::__serde::Deserializer<'de>,
+            {
+                let text = <::std::string::String as $crate::config::__serde::Deserialize>::deserialize(
+                    deserializer,
+                )?;
+                text.parse()
+                    .map_err(<D::Error as $crate::config::__serde::de::Error>::custom)
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+pub use serde as __serde;
+
+config_enum! {
+    /// How log lines are written (`log_format`).
+    pub enum LogFormat {
+        /// One JSON object per line.
+        Json = "json",
+        /// Human-readable, for a terminal.
+        Pretty = "pretty",
+    }
+}
+
+config_enum! {
+    /// How outgoing mail reaches the SMTP server (`smtp_tls`).
+    pub enum SmtpTls {
+        /// Plain SMTP (the sandbox mail sink only).
+        None = "none",
+        /// A plain connection upgraded with STARTTLS.
+        Starttls = "starttls",
+        /// Implicit TLS.
+        Tls = "tls",
+    }
+}
+
 /// Keys every service shares.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CommonConfig {
@@ -116,7 +198,7 @@ pub struct CommonConfig {
     pub request_timeout_ms: u64,
     pub log_level: String,
     /// `json` (default) or `pretty`.
-    pub log_format: String,
+    pub log_format: LogFormat,
     /// OTLP/HTTP traces URL (e.g. `http://collector:4318/v1/traces`); empty: no export.
     #[serde(default)]
     pub otlp_endpoint: String,
@@ -163,11 +245,6 @@ impl CommonConfig {
             "must be a comma-separated list of IP addresses or CIDR ranges",
         );
         p.check(
-            matches!(self.log_format.as_str(), "json" | "pretty"),
-            "log_format",
-            "must be json or pretty",
-        );
-        p.check(
             self.otlp_endpoint.is_empty() || self.otlp_endpoint.starts_with("http"),
             "otlp_endpoint",
             "must be empty or an http(s):// URL",
@@ -187,4 +264,46 @@ impl CommonConfig {
 /// Splits a comma-separated value, trimming blanks.
 pub fn split_list(value: &str) -> impl Iterator<Item = &str> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Modes {
+        smtp_tls: SmtpTls,
+        log_format: LogFormat,
+    }
+
+    #[test]
+    fn modes_parse_into_their_enums() -> Result<(), ConfigError> {
+        let m: Modes = load_from(
+            None,
+            &[
+                ("smtp_tls", "starttls".into()),
+                ("log_format", "pretty".into()),
+            ],
+        )?;
+        assert_eq!(m.smtp_tls, SmtpTls::Starttls);
+        assert_eq!(m.log_format, LogFormat::Pretty);
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_mode_names_the_key_and_the_allowed_values() {
+        let Err(e) = load_from::<Modes>(
+            None,
+            &[("smtp_tls", "ssl".into()), ("log_format", "json".into())],
+        ) else {
+            panic!("accepted smtp_tls = ssl");
+        };
+        let e = e.to_string();
+        assert!(e.contains("smtp_tls"), "{e}");
+        assert!(e.contains("PAYCHAT_SMTP_TLS"), "{e}");
+        assert!(
+            e.contains("`ssl` is not allowed (one of: none, starttls, tls)"),
+            "{e}"
+        );
+    }
 }

@@ -14,6 +14,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::MySqlPool;
 
+pub use crate::config::SmtpTls;
 use crate::ids::IdGenerator;
 
 /// What stands in the log where a secret was mailed.
@@ -26,8 +27,7 @@ pub struct SmtpSettings<'a> {
     /// Empty: no authentication.
     pub username: &'a str,
     pub password: &'a SecretString,
-    /// `tls` (implicit TLS), `starttls`, or anything else for plain SMTP.
-    pub tls: &'a str,
+    pub tls: SmtpTls,
     pub timeout: Duration,
     /// The sender, e.g. `PayChat <no-reply@paychat.local>`.
     pub mail_from: &'a str,
@@ -44,7 +44,7 @@ macro_rules! smtp_settings {
             port: $config.smtp_port,
             username: &$config.smtp_username,
             password: &$config.smtp_password,
-            tls: &$config.smtp_tls,
+            tls: $config.smtp_tls,
             timeout: ::std::time::Duration::from_millis($config.smtp_timeout_ms),
             mail_from: &$config.mail_from,
         }
@@ -87,11 +87,13 @@ impl Mailer {
         let from = settings.mail_from.parse().context("mail_from")?;
         let host = settings.host;
         let builder = match settings.tls {
-            "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(host).context("smtp_host")?,
-            "starttls" => {
+            SmtpTls::Tls => {
+                AsyncSmtpTransport::<Tokio1Executor>::relay(host).context("smtp_host")?
+            }
+            SmtpTls::Starttls => {
                 AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host).context("smtp_host")?
             }
-            _ => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
         };
         let mut builder = builder.port(settings.port).timeout(Some(settings.timeout));
         if !settings.username.trim().is_empty() {
@@ -199,7 +201,7 @@ mod tests {
             port: 2525,
             username: "",
             password: &SecretString::from(""),
-            tls: "none",
+            tls: SmtpTls::None,
             timeout: Duration::from_secs(1),
             mail_from,
         })

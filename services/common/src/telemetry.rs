@@ -12,7 +12,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-use crate::config::CommonConfig;
+use crate::config::{CommonConfig, LogFormat};
 
 static PROVIDER: Mutex<Option<SdkTracerProvider>> = Mutex::new(None);
 
@@ -20,7 +20,7 @@ static PROVIDER: Mutex<Option<SdkTracerProvider>> = Mutex::new(None);
 /// one process) are no-ops. With `otlp_endpoint` set, spans are also exported.
 pub fn init_logging(config: &CommonConfig) {
     let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let fmt: Box<dyn Layer<Registry> + Send + Sync> = if config.log_format == "pretty" {
+    let fmt: Box<dyn Layer<Registry> + Send + Sync> = if config.log_format == LogFormat::Pretty {
         tracing_subscriber::fmt::layer().with_target(false).boxed()
     } else {
         tracing_subscriber::fmt::layer()

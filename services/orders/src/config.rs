@@ -1,6 +1,7 @@
 //! orders configuration: the shared keys plus this service's own.
 
 use paychat_common::config::{CommonConfig, ConfigError, Problems, load};
+use paychat_common::config_enum;
 use serde::Deserialize;
 
 #[derive(Debug, Clone)]
@@ -8,6 +9,27 @@ pub struct Config {
     pub common: CommonConfig,
     pub orders: OrdersConfig,
     pub payments: crate::payments::config::PaymentsConfig,
+}
+
+config_enum! {
+    /// How timeout messages are delayed (`order_delay_mode`).
+    pub enum OrderDelayMode {
+        /// Probe for the x-delayed-message exchange type at connect.
+        Auto = "auto",
+        /// The delayed-message plugin's exchange.
+        Delayed = "delayed",
+        /// Wait queues with a message TTL and dead-lettering.
+        Ttl = "ttl",
+    }
+}
+
+config_enum! {
+    /// How queues are declared (`amqp_queue_type`).
+    pub enum QueueType {
+        Classic = "classic",
+        /// Replicated, for a RabbitMQ cluster.
+        Quorum = "quorum",
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -31,9 +53,9 @@ pub struct OrdersConfig {
     /// How long the per-user order lock lives at most.
     pub order_lock_ms: u64,
     /// `auto` (probe for the x-delayed-message exchange type), `delayed` or `ttl`.
-    pub order_delay_mode: String,
+    pub order_delay_mode: OrderDelayMode,
     /// `classic` or `quorum` (for a RabbitMQ cluster).
-    pub amqp_queue_type: String,
+    pub amqp_queue_type: QueueType,
     pub amqp_connect_timeout_ms: u64,
     /// Attempts at a timeout message before it goes to the dead-letter queue.
     pub timeout_max_attempts: u32,
@@ -94,16 +116,6 @@ impl Config {
             (100..=60_000).contains(&orders.order_lock_ms),
             "order_lock_ms",
             "must be 100..=60000",
-        );
-        p.check(
-            matches!(orders.order_delay_mode.as_str(), "auto" | "delayed" | "ttl"),
-            "order_delay_mode",
-            "must be auto, delayed or ttl",
-        );
-        p.check(
-            matches!(orders.amqp_queue_type.as_str(), "classic" | "quorum"),
-            "amqp_queue_type",
-            "must be classic or quorum",
         );
         p.check(
             orders.timeout_max_attempts >= 1,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
-use paychat_common::config::{ConfigError, Problems, load, split_list};
+use paychat_common::config::{ConfigError, Problems, SmtpTls, load, split_list};
 use paychat_common::ratelimit::Limit;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -21,7 +21,7 @@ pub struct AccountsConfig {
     #[serde(default = "empty_secret")]
     pub smtp_password: SecretString,
     /// `none` (plaintext, for the sandbox), `starttls` or `tls`.
-    pub smtp_tls: String,
+    pub smtp_tls: SmtpTls,
     pub smtp_timeout_ms: u64,
     /// The From of every mail, e.g. `PayChat <no-reply@paychat.local>`.
     pub mail_from: String,
@@ -67,11 +67,6 @@ impl AccountsConfig {
             "must not be empty",
         );
         p.check(self.smtp_port != 0, "smtp_port", "must be a port number");
-        p.check(
-            matches!(self.smtp_tls.as_str(), "none" | "starttls" | "tls"),
-            "smtp_tls",
-            "must be none, starttls or tls",
-        );
         p.check(
             self.smtp_timeout_ms >= 100,
             "smtp_timeout_ms",

@@ -156,7 +156,7 @@ mod tests {
             smtp_port: 2525,
             smtp_username: String::new(),
             smtp_password: String::new().into(),
-            smtp_tls: "none".into(),
+            smtp_tls: paychat_common::config::SmtpTls::None,
             smtp_timeout_ms: 1000,
             mail_from: "PayChat <no-reply@paychat.local>".into(),
             public_base_url: "http://localhost:8080/".into(),

@@ -2,7 +2,7 @@
 //! keys, the reconciliation job, and outgoing mail (the same flat `smtp_*`
 //! keys chat-api reads).
 
-use paychat_common::config::{ConfigError, Problems, load};
+use paychat_common::config::{ConfigError, Problems, SmtpTls, load};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -33,7 +33,7 @@ pub struct PaymentsConfig {
     pub smtp_username: String,
     pub smtp_password: SecretString,
     /// none | starttls | tls
-    pub smtp_tls: String,
+    pub smtp_tls: SmtpTls,
     pub smtp_timeout_ms: u64,
     pub mail_from: String,
 }
@@ -68,11 +68,6 @@ impl PaymentsConfig {
             c.payment_consumer_prefetch >= 1,
             "payment_consumer_prefetch",
             "must be at least 1",
-        );
-        p.check(
-            matches!(c.smtp_tls.as_str(), "none" | "starttls" | "tls"),
-            "smtp_tls",
-            "must be none, starttls or tls",
         );
         p.into_result()?;
         Ok(c)

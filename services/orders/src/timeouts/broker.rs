@@ -28,7 +28,7 @@ use secrecy::SecretString;
 use tokio::sync::Mutex;
 
 use super::message::TimeoutMessage;
-use crate::config::Config;
+use crate::config::{Config, OrderDelayMode, QueueType};
 
 pub const TIMEOUT_KEY: &str = "order.timeout";
 pub const ATTEMPTS_HEADER: &str = "x-attempts";
@@ -75,7 +75,7 @@ struct Inner {
     url: SecretString,
     names: Names,
     connect_timeout: Duration,
-    mode_setting: String,
+    mode_setting: OrderDelayMode,
     quorum: bool,
     /// The fixed delays that get a wait queue in TTL mode.
     windows: Vec<u64>,
@@ -102,8 +102,8 @@ impl Broker {
                 url: config.common.amqp_url.clone(),
                 names: Names::new(&config.common.amqp_prefix),
                 connect_timeout: Duration::from_millis(o.amqp_connect_timeout_ms),
-                mode_setting: o.order_delay_mode.clone(),
-                quorum: o.amqp_queue_type == "quorum",
+                mode_setting: o.order_delay_mode,
+                quorum: o.amqp_queue_type == QueueType::Quorum,
                 windows,
                 live: Mutex::new(None),
             }),
@@ -171,10 +171,10 @@ impl Broker {
     }
 
     async fn detect_mode(&self) -> anyhow::Result<DelayMode> {
-        match self.inner.mode_setting.as_str() {
-            "delayed" => return Ok(DelayMode::Delayed),
-            "ttl" => return Ok(DelayMode::Ttl),
-            _ => {}
+        match self.inner.mode_setting {
+            OrderDelayMode::Delayed => return Ok(DelayMode::Delayed),
+            OrderDelayMode::Ttl => return Ok(DelayMode::Ttl),
+            OrderDelayMode::Auto => {}
         }
         let probe = self.connect().await?;
         let channel = probe.create_channel().await?;
