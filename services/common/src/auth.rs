@@ -131,6 +131,20 @@ impl Sessions {
         pipe.query_async::<()>(&mut conn).await?;
         Ok(())
     }
+
+    /// Ends every session of the user but the caller's own (a password change).
+    pub async fn revoke_others(&self, user: &AuthUser) -> Result<(), ApiError> {
+        let mut conn = self.redis.clone();
+        let index = rkey!(self.keys, "user_sessions:{}", user.user_id);
+        let hashes: Vec<String> = conn.smembers(&index).await?;
+        let mut pipe = redis::pipe();
+        for hash in hashes.iter().filter(|h| **h != user.token_hash) {
+            pipe.del(rkey!(self.keys, "session:{hash}"));
+            pipe.srem(&index, hash);
+        }
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
 }
 
 /// The signed-in caller.

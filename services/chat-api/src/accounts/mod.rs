@@ -5,16 +5,20 @@
 //! - `login.rs`: login (rate limited, logged), logout
 //! - `reset.rs`: password reset request and confirm
 //! - `me.rs`: `GET`/`PATCH /api/users/me`
+//! - `password_change.rs`: `POST /api/users/me/password`
+//! - `history.rs`: `GET /api/users/me/times-history` (read from the rows that record each change)
 //! - `domain.rs` (input types), `password.rs` (argon2id on a bounded pool), `codes.rs` (one-time
 //!   codes), `mailer.rs` (lettre + send log), `queries.rs` (SQL), `types.rs` (bodies)
 
 pub mod codes;
 pub mod config;
 pub mod domain;
+pub mod history;
 pub mod login;
 pub mod mailer;
 pub mod me;
 pub mod password;
+pub mod password_change;
 pub mod queries;
 pub mod register;
 pub mod reset;
@@ -107,6 +111,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reset::request_reset))
         .routes(routes!(reset::confirm_reset))
         .routes(routes!(me::get_me, me::update_me))
+        .routes(routes!(password_change::change_password))
+        .routes(routes!(history::times_history))
 }
 
 /// Counts one email for the caller's address and IP, before it is sent; 429

@@ -342,3 +342,26 @@ pub async fn insert_login_log<'c>(
     .await
     .map(|_| ())
 }
+
+/// The email identity of a user: what a password change checks and sets.
+#[derive(Debug, FromRow)]
+pub struct UserAccount {
+    pub binding_email_id: i64,
+    pub email: String,
+    pub password: String,
+}
+
+pub async fn find_account_of_user<'c>(
+    db: impl MySqlExecutor<'c>,
+    user_id: i64,
+) -> Result<Option<UserAccount>, sqlx::Error> {
+    sqlx::query_as::<_, UserAccount>(
+        "SELECT e.id AS binding_email_id, e.username AS email, e.password \
+         FROM chat_user_binding b \
+         JOIN chat_user_binding_email e ON e.id = b.user_binding_email_id \
+         WHERE b.user_id = ? AND b.binding_type = 'email'",
+    )
+    .bind(user_id)
+    .fetch_optional(db)
+    .await
+}

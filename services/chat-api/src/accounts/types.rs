@@ -98,3 +98,10 @@ pub struct UpdateMeRequest {
     #[serde(default)]
     pub description: Option<String>,
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    /// At least 8 characters.
+    pub new_password: String,
+}
