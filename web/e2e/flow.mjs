@@ -2,8 +2,11 @@
 // End-to-end run of the web app against the whole platform, in Debian's Chromium:
 // register → verify from the mail sink → log in → no chat times → recharge → pay (sandbox
 // Alipay) → code under My codes → redeem → streamed answer → history after reload → a product
-// beyond the fourth behind "more" → a closed order's payment dialog without its QR code → phone
-// layout. One line per step, then "N passed, M failed"; exits 1 on any failure.
+// beyond the fourth behind "more" → a closed order's payment dialog without its QR code → renaming
+// a conversation, Stop, error texts, "load more" lists → phone layout; then an English browser:
+// its first screen, and the admin pages (products on and off sale, the form's field errors,
+// orders by email). axe-core checks every page visited in light and in dark (no serious or
+// critical violation). One line per step, then "N passed, M failed"; exits 1 on any failure.
 //
 // Env: BASE_URL (http://127.0.0.1:18080), MAIL_URL (http://127.0.0.1:8025),
 // SCREENSHOT_DIR (web/test-results/screenshots), ADMIN_EMAIL / ADMIN_PASSWORD (an address the
@@ -13,6 +16,7 @@
 
 import { chromium } from 'playwright-core'
 import { execFileSync } from 'node:child_process'
+import { createRequire } from 'node:module'
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -26,6 +30,8 @@ const SCREENSHOT_DIR = resolve(process.env.SCREENSHOT_DIR || join(here, '..', 't
 const ADMIN_EMAIL = process.env.ADMIN_EMAIL || ''
 const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD || ''
 const PAYMENT_TIMEOUT_MS = Number(process.env.PAYMENT_TIMEOUT_MS || 90_000)
+
+const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
 const USER_EMAIL = `e2e-${RUN}@paychat.test`
@@ -203,12 +209,12 @@ let page
 /** @type {import('playwright-core').BrowserContext} */
 let context
 
-async function shot(name) {
-  if (!page) return
+async function shot(name, p = page) {
+  if (!p) return
   shotNo++
   const file = join(SCREENSHOT_DIR, `${String(shotNo).padStart(2, '0')}-${name}.png`)
   try {
-    await page.screenshot({ path: file, fullPage: false })
+    await p.screenshot({ path: file, fullPage: false })
   } catch {
     // the page may be gone; the step result still stands
   }
@@ -232,6 +238,80 @@ async function step(name, fn) {
     await shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`)
   }
 }
+
+/** Errors thrown in the pages (uncaught exceptions), newest last. */
+const pageErrors = []
+
+/** Switches the app's theme the way another tab would (localStorage plus its storage event). */
+async function setTheme(p, theme) {
+  await p.evaluate((v) => {
+    localStorage.setItem('paychat.theme', v)
+    window.dispatchEvent(new StorageEvent('storage', { key: 'paychat.theme', newValue: v }))
+  }, theme)
+  await p.waitForFunction((dark) => document.documentElement.classList.contains('dark') === dark, theme === 'dark')
+  await sleep(450) // colour transitions settle before colours are measured
+}
+
+/** axe-core on the page as shown, in light and then dark: no serious or critical violation. */
+const axeChecked = []
+async function axeBoth(label, p = page) {
+  const problems = []
+  const before = await p.evaluate(() => localStorage.getItem('paychat.theme'))
+  for (const theme of ['light', 'dark']) {
+    await setTheme(p, theme)
+    if (!(await p.evaluate(() => typeof window.axe === 'object'))) await p.addScriptTag({ path: AXE_PATH })
+    const result = await p.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }))
+    for (const v of result.violations) {
+      if (v.impact !== 'serious' && v.impact !== 'critical') continue
+      const where = v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')
+      problems.push(`${theme}: ${v.impact} ${v.id} at ${where} (${v.nodes[0]?.any[0]?.message ?? v.help})`)
+    }
+    if (theme === 'dark') await shot(`${label}-dark`, p)
+  }
+  await setTheme(p, before === 'dark' ? 'dark' : 'light')
+  axeChecked.push(label)
+  assert(problems.length === 0, `axe found on ${label}: ${problems.join(' | ')}`)
+}
+
+/** Contrast ratio (WCAG) of an element's text against the first opaque background behind it. */
+async function contrastOf(locator) {
+  return locator.evaluate((el) => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number)
+    const lum = ([r, g, b]) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b)
+    }
+    const fg = rgb(getComputedStyle(el).color)
+    let bg = [255, 255, 255]
+    for (let n = el; n; n = n.parentElement) {
+      const c = rgb(getComputedStyle(n).backgroundColor)
+      if (c.length >= 3 && (c.length < 4 || c[3] > 0.9)) {
+        bg = c
+        break
+      }
+    }
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x)
+    return (a + 0.05) / (b + 0.05)
+  })
+}
+
+/** The chat input's placeholder fits on its one line, unclipped. */
+async function placeholderFits(p = page) {
+  return p.evaluate(() => {
+    const ph = document.querySelector('[data-testid="chat-input"] .n-input__placeholder')
+    const box = document.querySelector('[data-testid="chat-input"] textarea')
+    if (!ph || !box) return 'no placeholder'
+    const range = document.createRange()
+    range.selectNodeContents(ph)
+    const text = range.getBoundingClientRect()
+    const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size
+    return lines <= 1 && text.width <= ph.clientWidth + 1 && text.height <= box.clientHeight + 1
+      ? true
+      : `${lines} lines, ${Math.round(text.width)}x${Math.round(text.height)} px in ${ph.clientWidth}x${box.clientHeight}`
+  })
+}
+
+const chatTimesOf = async (p) => Number((await p.locator(tid('header-times')).innerText()).replace(/\D/g, ''))
 
 // A persistent context on a fresh temporary profile: nothing leaks in from an earlier run.
 try {
@@ -266,7 +346,10 @@ let redeemedCode = ''
 try {
   context.setDefaultTimeout(15_000)
   page = context.pages()[0] ?? (await context.newPage())
-  page.on('pageerror', (e) => console.log(`     page error: ${e.message}`))
+  page.on('pageerror', (e) => {
+    pageErrors.push(e.message)
+    console.log(`     page error: ${e.message}`)
+  })
 
   await step('a product is on sale', async () => {
     const how = await ensureProduct()
@@ -279,6 +362,7 @@ try {
     await page.locator(`${tid('register-password')} input`).fill(USER_PASSWORD)
     await page.locator(`${tid('register-nickname')} input`).fill(`e2e ${RUN}`)
     await shot('register')
+    await axeBoth('register')
     await page.locator(tid('register-submit')).click()
     await page.locator(tid('register-done')).waitFor()
     await shot('register-done')
@@ -290,6 +374,7 @@ try {
     await page.waitForURL(/\/verify\/success/)
     await page.locator(tid('verify-success')).waitFor()
     await shot('verify-success')
+    await axeBoth('verify-success')
   })
 
   await step('log in', async () => {
@@ -297,10 +382,12 @@ try {
     await page.locator(`${tid('login-email')} input`).fill(USER_EMAIL)
     await page.locator(`${tid('login-password')} input`).fill(USER_PASSWORD)
     await shot('login')
+    await axeBoth('login')
     await page.locator(tid('login-submit')).click()
     await page.waitForURL(/\/chat/)
     await page.locator(tid('user-times')).waitFor()
     await shot('chat-empty')
+    await axeBoth('chat-empty')
   })
 
   await step('with no chat times a question brings the recharge prompt, not an error', async () => {
@@ -339,6 +426,7 @@ try {
     const total = (await dialog.locator(tid('recharge-total')).innerText()).replace(/[^\d.]/g, '')
     assert(price === total, `total ${total} is not the price ${price}`)
     await shot('recharge-dialog')
+    await axeBoth('recharge-dialog')
 
     const payResponse = page.waitForResponse(
       (r) => r.request().method() === 'POST' && /\/api\/orders\/[^/]+\/pay$/.test(new URL(r.url()).pathname),
@@ -354,6 +442,7 @@ try {
     assert((await page.locator(tid('pay-link')).getAttribute('href')) === payInfo.qr_code, 'the payment link is not the qr_code')
     await page.locator(tid('pay-countdown')).waitFor()
     await shot('payment-qr')
+    await axeBoth('payment-dialog')
   })
 
   await step('pay on the sandbox buyer page; the dialog closes itself', async () => {
@@ -393,6 +482,7 @@ try {
     redeemedCode = (await unused.first().locator(tid('code-value')).innerText()).trim()
     assert(redeemedCode.length >= 6, `odd code ${redeemedCode}`)
     await shot('my-codes')
+    await axeBoth('my-codes')
   })
 
   await step('redeem the code; chat times go up', async () => {
@@ -403,12 +493,16 @@ try {
     const input = dialog.locator(`${tid('redeem-input')} input`)
     assert((await input.inputValue()).trim() === redeemedCode, 'the redeem dialog was not filled with the code')
     await shot('redeem-dialog')
+    await axeBoth('redeem-dialog')
     await dialog.locator(tid('redeem-submit')).click()
     await dialog.waitFor({ state: 'hidden' })
     timesAfterRedeem = await eventually('more chat times', async () => {
       const n = Number((await page.locator(tid('header-times')).innerText()).replace(/\D/g, ''))
       return n > timesBeforeRedeem ? n : null
     }, 10_000, 200)
+    // My codes is read again: the redeemed code shows as used.
+    const item = page.locator(tid('code-item')).filter({ hasText: redeemedCode }).first()
+    await eventually('the redeemed code to show as used', async () => (await item.getAttribute('data-used')) === '1', 10_000, 200)
     await page.locator(tid('nav-chat')).click()
     await page.locator(tid('chat-page')).waitFor()
     const shown = Number(await page.locator(tid('user-times')).innerText())
@@ -476,6 +570,7 @@ try {
     assert(text === answerText, `history shows a different answer:\n${text}\nvs\n${answerText}`)
     assert((await page.locator(tid('message-user')).last().innerText()).includes('streaming answers'), 'the question is missing')
     await shot('history-after-reload')
+    await axeBoth('chat-history')
   })
 
   let newProductId = ''
@@ -532,12 +627,151 @@ try {
     const text = (await page.locator(tid('pay-closed')).innerText()).trim()
     assert(text === '订单已关闭。', `the closed order reads "${text}"`)
     await shot('payment-closed')
+    await axeBoth('payment-closed')
     await page.keyboard.press('Escape')
     const hidden = await page.locator(tid('payment-dialog')).waitFor({ state: 'hidden', timeout: 3_000 }).then(() => true, () => false)
     if (!hidden) {
       await page.locator(`${tid('payment-dialog')} .n-card-header__close`).click()
       await page.locator(tid('payment-dialog')).waitFor({ state: 'hidden' })
     }
+  })
+
+  await step('rename a conversation: the input has focus, Enter saves, Esc and clicking away cancel', async () => {
+    await page.goto(roomUrl)
+    await page.locator(tid('message-assistant')).last().waitFor()
+    const errorsBefore = pageErrors.length
+    const room = page.locator(`${tid('room-item')}.active`)
+    const rename = async () => {
+      await room.hover()
+      await room.locator(tid('room-rename')).click()
+      const input = room.locator(`${tid('room-rename-input')} input`)
+      await input.waitFor()
+      await eventually('the rename input to have focus', () => input.evaluate((el) => el === document.activeElement), 3_000, 100)
+      return input
+    }
+    let input = await rename()
+    await shot('rename-input')
+    await input.fill(`改名 ${RUN}`)
+    await page.keyboard.press('Enter')
+    await room.locator(tid('room-rename-input')).waitFor({ state: 'detached' })
+    await eventually('the new title', async () => (await room.innerText()).includes(`改名 ${RUN}`), 5_000, 200)
+    await eventually('the header to show the new title', async () => (await page.locator(tid('room-title')).innerText()).includes(`改名 ${RUN}`), 5_000, 200)
+
+    input = await rename()
+    await input.fill('不要这个')
+    await page.keyboard.press('Escape')
+    await room.locator(tid('room-rename-input')).waitFor({ state: 'detached', timeout: 3_000 })
+    input = await rename()
+    await input.fill('也不要这个')
+    await page.locator(tid('messages')).click({ position: { x: 5, y: 5 } })
+    await room.locator(tid('room-rename-input')).waitFor({ state: 'detached', timeout: 3_000 })
+    await sleep(500)
+    const title = await room.innerText()
+    assert(title.includes(`改名 ${RUN}`) && !title.includes('不要'), `Esc or clicking away changed the title to "${title}"`)
+    const rooms = await api('/api/chat/rooms', { token: await page.evaluate(() => localStorage.getItem('paychat.token')) })
+    assert(items(rooms.json).some((r) => r.title === `改名 ${RUN}`), 'the server does not have the new title')
+    assert(pageErrors.length === errorsBefore, `page errors while renaming: ${pageErrors.slice(errorsBefore).join('; ')}`)
+    await shot('renamed')
+  })
+
+  await step('Stop: the header shows the chat times the server counts', async () => {
+    await page.locator(tid('new-chat')).click()
+    const before = await chatTimesOf(page)
+    assert(before > 0, `no chat times left to ask with (${before})`)
+    await page.locator(`${tid('chat-input')} textarea`).fill('Please write a long, detailed story about a lighthouse keeper, at least twenty sentences. 请写长一点。')
+    await page.locator(tid('chat-send')).click()
+    const last = page.locator(tid('message-assistant')).last()
+    await eventually('some of the answer', async () => (await last.locator(tid('answer-content')).innerText()).trim().length > 0, 30_000, 50)
+    await page.locator(tid('chat-stop')).click({ timeout: 5_000 })
+    await eventually('the answer to stop', async () => (await last.getAttribute('data-status')) !== 'streaming', 10_000, 100)
+    const token = await page.evaluate(() => localStorage.getItem('paychat.token'))
+    let server = -1
+    await eventually('the header to match the server', async () => {
+      server = (await api('/api/users/me', { token })).json.can_conversation_times
+      return (await chatTimesOf(page)) === server
+    }, 10_000, 500)
+    assert(server === before - 1, `the server counts ${server} chat times after one stopped answer, from ${before}`)
+    console.log(`     chat times ${before} → ${server} after Stop (status ${await last.getAttribute('data-status')})`)
+    await shot('stopped')
+  })
+
+  await step('an unknown code reads only in Chinese, without the server\'s English', async () => {
+    await page.locator(tid('nav-redeem')).click()
+    const dialog = page.locator(tid('redeem-dialog'))
+    await dialog.waitFor()
+    await dialog.locator(`${tid('redeem-input')} input`).fill(`NOPE${RUN}`.toUpperCase())
+    await dialog.locator(tid('redeem-submit')).click()
+    const text = (await dialog.locator(tid('redeem-error')).innerText()).trim()
+    assert(text === '验证码或兑换码无效', `the error reads "${text}"`)
+    await shot('redeem-unknown-zh')
+    await page.keyboard.press('Escape')
+    await dialog.waitFor({ state: 'hidden' })
+  })
+
+  await step('My orders and My codes show 20, then the rest behind "load more"', async () => {
+    const admin = await adminToken()
+    const token = await page.evaluate(() => localStorage.getItem('paychat.token'))
+    const created = await api('/api/admin/products', {
+      method: 'POST',
+      token: admin,
+      body: { name: `E2E 批量 ${RUN}`, description: '5 次对话 / 5 chats', price: '0.01', reward_use_times: 5, stock: 60, expires_days: 30 },
+    })
+    assert(created.status === 201, `create product answered ${created.status}`)
+    const productId = created.json.id
+    const place = async (quantity) => {
+      const res = await api('/api/orders', {
+        method: 'POST',
+        token,
+        headers: { 'Idempotency-Key': `e2e-${RUN}-${Math.random().toString(36).slice(2)}` },
+        body: { items: [{ product_id: productId, quantity }] },
+      })
+      assert(res.status === 201, `place order answered ${res.status} ${JSON.stringify(res.json)}`)
+      return res.json.id
+    }
+    // 21 codes in one paid order...
+    const paidId = await place(21)
+    const pay = await api(`/api/orders/${paidId}/pay`, { method: 'POST', token })
+    assert(pay.status === 200, `pay answered ${pay.status}`)
+    const sim = await fetch(`${ALIPAY_SIM_URL}/sim/pay/${encodeURIComponent(pay.json.out_trade_no)}`, { method: 'POST' })
+    assert(sim.ok, `sim pay answered ${sim.status}`)
+    await eventually('the bulk order to complete', async () => (await api(`/api/orders/${paidId}`, { token })).json?.status === 'completed', PAYMENT_TIMEOUT_MS, 1_000)
+    // ...and 20 more orders, closed.
+    for (let i = 0; i < 20; i++) {
+      const id = await place(1)
+      const closed = await api(`/api/orders/${id}/close`, { method: 'POST', token })
+      assert(closed.status === 200, `close answered ${closed.status}`)
+    }
+    const total = async (path) => {
+      let n = 0
+      let cursor = null
+      do {
+        const res = await api(`${path}?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token })
+        n += items(res.json).length
+        cursor = res.json?.next_cursor
+      } while (cursor)
+      return n
+    }
+    for (const [nav, pageId, item, more, path] of [
+      ['nav-orders', 'orders-page', 'order-item', 'orders-more', '/api/orders'],
+      ['nav-codes', 'codes-page', 'code-item', 'codes-more', '/api/exchange-codes'],
+    ]) {
+      const expected = await total(path)
+      assert(expected > 20, `${path} has only ${expected} items`)
+      await page.locator(tid(nav)).click()
+      await page.locator(tid(pageId)).waitFor()
+      await eventually(`20 ${item}s`, async () => (await page.locator(tid(item)).count()) === 20, 10_000, 200)
+      const button = page.locator(tid(more))
+      await button.scrollIntoViewIfNeeded()
+      await shot(`${pageId}-first-page`)
+      for (let clicks = 0; (await button.count()) > 0 && clicks < 10; clicks++) {
+        await button.click()
+        await sleep(300)
+      }
+      await eventually(`all ${expected} ${item}s`, async () => (await page.locator(tid(item)).count()) === expected, 10_000, 200)
+      assert((await button.count()) === 0, `"load more" is still offered on ${pageId} with everything shown`)
+      console.log(`     ${pageId}: 20, then ${expected} after "load more"`)
+    }
+    await axeBoth('my-codes-all')
   })
 
   await step('phone screen (390x844): the chat page is usable', async () => {
@@ -552,6 +786,7 @@ try {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     assert(overflow <= 0, `the page is ${overflow}px wider than the screen`)
     await shot('mobile-chat')
+    await axeBoth('phone-chat')
     await page.locator(tid('rooms-toggle')).click()
     await page.locator(tid('room-item')).first().waitFor()
     await shot('mobile-rooms-drawer')
@@ -577,6 +812,172 @@ try {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     assert(overflow <= 0, `the page is ${overflow}px wider than the screen`)
     await shot('mobile-recharge')
+    await axeBoth('phone-recharge')
+  })
+
+  await step('phone (zh): the placeholder fits, rename and delete are 44 px targets, menu buttons have labels', async () => {
+    await page.goto(roomUrl)
+    await page.locator(tid('message-assistant')).last().waitFor()
+    const fits = await placeholderFits()
+    assert(fits === true, `the chat placeholder is clipped: ${fits}`)
+    for (const id of ['rooms-toggle', 'nav-menu']) {
+      const label = await page.locator(tid(id)).getAttribute('aria-label')
+      assert(label && label.trim(), `${id} has no aria-label`)
+    }
+    await page.locator(tid('rooms-toggle')).click()
+    const room = page.locator(tid('room-item')).first()
+    await room.waitFor()
+    for (const id of ['room-rename', 'room-delete']) {
+      const box = await room.locator(tid(id)).boundingBox()
+      assert(box && box.width >= 44 && box.height >= 44, `${id} is ${box ? `${Math.round(box.width)}x${Math.round(box.height)}` : 'not shown'}, not 44x44`)
+    }
+    await shot('phone-rooms-targets')
+    await axeBoth('phone-rooms-drawer')
+    await page.keyboard.press('Escape')
+    await room.waitFor({ state: 'hidden' }).catch(() => {})
+  })
+
+  await step('phone (zh): "open the payment page" is readable in dark', async () => {
+    await page.locator(tid('nav-recharge')).click()
+    const dialog = page.locator(tid('recharge-dialog'))
+    await dialog.waitFor()
+    await dialog.locator('[data-product-card]').first().waitFor()
+    const plus = dialog.locator(`${tid('qty-plus')}:not([disabled])`).first()
+    await plus.scrollIntoViewIfNeeded()
+    await plus.click()
+    const payResponse = page.waitForResponse(
+      (r) => r.request().method() === 'POST' && /\/api\/orders\/[^/]+\/pay$/.test(new URL(r.url()).pathname),
+      { timeout: 30_000 },
+    )
+    await page.locator(tid('place-order')).click()
+    const orderId = (await (await payResponse).json()).order_id
+    const link = page.locator(tid('pay-link'))
+    await link.waitFor()
+    await link.scrollIntoViewIfNeeded()
+    await setTheme(page, 'dark')
+    const ratio = await contrastOf(link)
+    await shot('phone-payment-dark')
+    await setTheme(page, 'light')
+    const light = await contrastOf(link)
+    console.log(`     payment link contrast: dark ${ratio.toFixed(2)}, light ${light.toFixed(2)}`)
+    assert(ratio >= 4.5 && light >= 4.5, `the payment link's contrast is ${ratio.toFixed(2)} (dark), ${light.toFixed(2)} (light)`)
+    await axeBoth('phone-payment')
+    const token = await page.evaluate(() => localStorage.getItem('paychat.token'))
+    await api(`/api/orders/${orderId}/close`, { method: 'POST', token })
+    await page.keyboard.press('Escape')
+  })
+
+  // ---------- an English browser: first screen, admin pages ----------
+  let enBrowser
+  let en
+  await step('English browser: the first screen is in English', async () => {
+    enBrowser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] })
+    const enContext = await enBrowser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 820 } })
+    enContext.setDefaultTimeout(15_000)
+    en = await enContext.newPage()
+    en.on('pageerror', (e) => {
+      pageErrors.push(e.message)
+      console.log(`     page error (en): ${e.message}`)
+    })
+    await en.goto(`${BASE_URL}/login`)
+    await en.locator(tid('login-submit')).waitFor()
+    const lang = await en.evaluate(() => document.documentElement.lang)
+    const button = (await en.locator(tid('login-submit')).innerText()).trim()
+    assert(lang === 'en', `<html lang> is ${lang}`)
+    assert(/log ?in|sign ?in/i.test(button), `the login button reads "${button}"`)
+    await shot('en-login', en)
+    await axeBoth('en-login', en)
+  })
+
+  await step('admin (en): every product listed, the form shows server problems at the field, flash sale', async () => {
+    await adminToken() // registers and verifies the admin address when needed
+    await en.locator(`${tid('login-email')} input`).fill(ADMIN_EMAIL)
+    await en.locator(`${tid('login-password')} input`).fill(ADMIN_PASSWORD)
+    await en.locator(tid('login-submit')).click()
+    await en.waitForURL(/\/chat/)
+    await en.goto(`${BASE_URL}/admin/products`)
+    await en.locator(tid('admin-product')).first().waitFor()
+    await axeBoth('admin-products', en)
+    await en.locator(tid('admin-new-product')).click()
+    const form = en.locator(tid('product-form'))
+    await form.waitFor()
+    await form.locator(`${tid('pf-name')} input`).fill(`E2E flash ${RUN}`)
+    await form.locator(`${tid('pf-description')} textarea`).fill('x'.repeat(70))
+    await form.locator(`${tid('pf-price')} input`).fill('0.01')
+    await form.locator(tid('pf-seckill')).click()
+    await form.locator(tid('pf-save')).click()
+    const feedback = form.locator(`${tid('pf-description-item')} .n-form-item-feedback`)
+    await feedback.waitFor()
+    const text = (await feedback.innerText()).trim()
+    assert(text === 'A description has at most 64 characters', `the description field reads "${text}"`)
+    assert((await en.locator('.n-message').filter({ hasText: /invalid request/i }).count()) === 0, 'the error was shown as a toast')
+    await shot('admin-form-field-error', en)
+    await axeBoth('admin-product-form', en)
+    await form.locator(`${tid('pf-description')} textarea`).fill('Flash sale pack')
+    await form.locator(tid('pf-save')).click()
+    await form.waitFor({ state: 'hidden' })
+    const card = en.locator(tid('admin-product')).filter({ hasText: `E2E flash ${RUN}` })
+    await card.waitFor()
+    await card.locator(tid('admin-seckill')).waitFor()
+  })
+
+  await step('admin (en): taking a product off sale asks first, keeps it listed, and it can go back on sale', async () => {
+    const name = `E2E flash ${RUN}`
+    const card = en.locator(tid('admin-product')).filter({ hasText: name })
+    const id = await card.getAttribute('data-product-id')
+    await card.locator(tid('admin-take-off')).click()
+    const confirm = en.locator('.n-dialog')
+    await confirm.waitFor()
+    assert((await confirm.innerText()).includes(name), 'the confirmation does not name the product')
+    await shot('admin-take-off-confirm', en)
+    await confirm.locator('.n-dialog__action button').last().click()
+    await eventually('the product to show off sale', async () => (await card.getAttribute('data-enabled')) === '0', 10_000, 200)
+    assert((await card.locator(tid('admin-sale-status')).innerText()).trim() === 'Off sale', 'no "Off sale" tag')
+    const onSale = await allProducts()
+    assert(!onSale.some((p) => p.id === id), 'the product is still offered to buyers')
+    await en.locator(tid('filter-off')).click()
+    await card.waitFor()
+    assert((await en.locator(`${tid('admin-product')}[data-enabled="1"]`).count()) === 0, 'the off-sale filter shows products on sale')
+    await shot('admin-off-sale', en)
+    await en.locator(tid('filter-on')).click()
+    await card.waitFor({ state: 'detached' })
+    await en.locator(tid('filter-all')).click()
+    await card.locator(tid('admin-put-on')).click()
+    await eventually('the product back on sale', async () => (await card.getAttribute('data-enabled')) === '1', 10_000, 200)
+    assert((await allProducts()).some((p) => p.id === id), 'the product is not offered again')
+  })
+
+  await step('admin (en): orders by the buyer\'s email, 20 then "load more"; a bad filter reads in English', async () => {
+    await en.goto(`${BASE_URL}/admin/orders`)
+    await en.locator(tid('admin-orders-page')).waitFor()
+    await en.locator(`${tid('admin-orders-who')} input`).fill(USER_EMAIL.toUpperCase())
+    await en.locator(tid('admin-orders-search')).click()
+    await eventually('20 orders of the user', async () => (await en.locator(tid('order-item')).count()) === 20, 10_000, 200)
+    const more = en.locator(tid('admin-orders-more'))
+    await more.scrollIntoViewIfNeeded()
+    await shot('admin-orders-by-email', en)
+    await more.click()
+    await eventually('more orders', async () => (await en.locator(tid('order-item')).count()) > 20, 10_000, 200)
+    await axeBoth('admin-orders', en)
+    await en.locator(`${tid('admin-orders-who')} input`).fill('not-a-number')
+    await en.locator(tid('admin-orders-search')).click()
+    const toast = en.locator('.n-message').filter({ hasText: 'Invalid request' })
+    await toast.waitFor()
+    const text = (await toast.innerText()).trim()
+    assert(text === 'Invalid request: A user ID is a number', `the filter error reads "${text}"`)
+    await shot('admin-orders-bad-filter', en)
+  })
+
+  await step('phone (en): the chat placeholder fits and the page passes axe', async () => {
+    await en.setViewportSize({ width: 390, height: 844 })
+    await en.goto(`${BASE_URL}/chat`)
+    await en.locator(tid('chat-input')).waitFor()
+    const fits = await placeholderFits(en)
+    assert(fits === true, `the chat placeholder is clipped: ${fits}`)
+    await shot('en-phone-chat', en)
+    await axeBoth('en-phone-chat', en)
+    await enBrowser.close().catch(() => {})
+    console.log(`     axe checked (light and dark): ${axeChecked.join(', ')}`)
   })
 } catch (e) {
   failed++

@@ -7,7 +7,7 @@ import { useAuthStore } from './stores/auth'
 import { useChatStore } from './stores/chat'
 import { useOrdersStore } from './stores/orders'
 import { useI18n } from './locales'
-import { installHeadingLevels } from './utils/a11y'
+import { installA11yFixes } from './utils/a11y'
 import './styles.css'
 
 const app = createApp(App)
@@ -31,4 +31,4 @@ document.documentElement.lang = useI18n().locale.value
 
 app.use(router)
 app.mount('#app')
-installHeadingLevels()
+installA11yFixes()

@@ -1,14 +1,23 @@
 /**
- * Naive UI's card header carries role="heading" without aria-level (a required attribute),
- * which screen readers and axe reject. Give every such heading a level as it appears.
+ * Accessibility repairs for Naive UI markup, applied as elements appear:
+ * - a card header carries role="heading" without aria-level (a required attribute);
+ * - a modal card has role="dialog" but no accessible name: name it by its header.
  */
-const SELECTOR = '[role="heading"]:not([aria-level])'
+const HEADING = '[role="heading"]:not([aria-level])'
+const DIALOG = '[role="dialog"]:not([aria-label]):not([aria-labelledby])'
+let seq = 0
 
 function fix(root: ParentNode): void {
-  root.querySelectorAll(SELECTOR).forEach((el) => el.setAttribute('aria-level', '2'))
+  root.querySelectorAll(HEADING).forEach((el) => el.setAttribute('aria-level', '2'))
+  root.querySelectorAll(DIALOG).forEach((dialog) => {
+    const title = dialog.querySelector('.n-card-header__main, .n-dialog__title, .n-drawer-header__main')
+    if (!title) return
+    if (!title.id) title.id = `pc-dialog-title-${++seq}`
+    dialog.setAttribute('aria-labelledby', title.id)
+  })
 }
 
-export function installHeadingLevels(root: HTMLElement = document.body): void {
+export function installA11yFixes(root: HTMLElement = document.body): void {
   fix(root)
   new MutationObserver(() => fix(root)).observe(root, { subtree: true, childList: true })
 }
