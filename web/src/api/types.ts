@@ -129,6 +129,8 @@ export interface Order {
   pay_time: string | null
   /** Set once a payment of the order was refunded; absent from older servers. */
   refund?: OrderRefund | null
+  /** Why a closed order closed: the buyer closed it, or its payment window ran out. */
+  close_reason?: 'buyer' | 'timeout' | null
   /** Present on the admin list. */
   user_id?: string
 }

@@ -162,9 +162,15 @@ const en: Messages = {
     statusFilter: 'Status',
     userFilter: 'User ID or email',
     search: 'Search',
+    closeReason: {
+      buyer: 'Closed by you',
+      buyerAdmin: 'Closed by the buyer',
+      timeout: 'Closed: the payment time ran out',
+      refunded: 'Closed; your payment was refunded',
+    },
     status: {
       awaiting_payment: 'Awaiting payment',
-      awaiting_confirmation: 'Awaiting confirmation',
+      awaiting_confirmation: 'Awaiting payment (QR code shown)',
       completed: 'Completed',
       invalid: 'Invalid',
       closed: 'Closed',

@@ -160,9 +160,15 @@ const zhCN = {
     statusFilter: '状态',
     userFilter: '用户 ID 或邮箱',
     search: '查询',
+    closeReason: {
+      buyer: '已由你关闭',
+      buyerAdmin: '已由买家关闭',
+      timeout: '超时未支付，已关闭',
+      refunded: '已关闭，付款已退回',
+    },
     status: {
       awaiting_payment: '待支付',
-      awaiting_confirmation: '待确认',
+      awaiting_confirmation: '待支付（已出示付款码）',
       completed: '已完成',
       invalid: '无效',
       closed: '已关闭',

@@ -2,11 +2,57 @@
 //! and the sweeper: a conditional update (only one closer can win), a history
 //! row, then the stock given back exactly once.
 
-use sqlx::MySqlPool;
+use std::collections::HashMap;
+
+use sqlx::{MySqlExecutor, MySqlPool, QueryBuilder};
 
 use super::queries;
-use super::types::{OrderStatus, pay_status};
+use super::types::{CloseReason, OrderStatus, pay_status};
 use crate::state::AppState;
+
+/// The history remark of an order the buyer closed.
+pub const BY_BUYER: &str = "closed by the buyer";
+/// The history remarks of an order whose payment window ran out start so
+/// (its timeout message, or the sweeper).
+pub const TIMED_OUT: &str = "payment window expired";
+
+/// Why each closed order among `order_ids` closed, read from the remark of
+/// its closing history row.
+pub async fn reasons(
+    db: impl MySqlExecutor<'_>,
+    order_ids: &[i64],
+) -> sqlx::Result<HashMap<i64, CloseReason>> {
+    if order_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut qb = QueryBuilder::new(
+        "SELECT order_id, remark FROM chat_order_history WHERE is_deleted = 0 AND order_status = ",
+    );
+    qb.push_bind(OrderStatus::Closed.code())
+        .push(" AND pay_status = ")
+        .push_bind(pay_status::CLOSED)
+        .push(" AND order_id IN (");
+    let mut sep = qb.separated(", ");
+    for id in order_ids {
+        sep.push_bind(*id);
+    }
+    qb.push(")");
+    let rows: Vec<(i64, Option<String>)> = qb.build_query_as().fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(order_id, remark)| Some((order_id, reason_of(remark.as_deref()?)?)))
+        .collect())
+}
+
+fn reason_of(remark: &str) -> Option<CloseReason> {
+    if remark == BY_BUYER {
+        Some(CloseReason::Buyer)
+    } else if remark.starts_with(TIMED_OUT) {
+        Some(CloseReason::Timeout)
+    } else {
+        None
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Closed {

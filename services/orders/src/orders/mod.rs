@@ -131,6 +131,9 @@ pub async fn load_view(state: &AppState, order_id: i64) -> Result<Option<OrderVi
     view.refund = refunds::of_orders(&state.db, &[order_id])
         .await?
         .remove(&order_id);
+    view.close_reason = close::reasons(&state.db, &[order_id])
+        .await?
+        .remove(&order_id);
     Ok(Some(view))
 }
 
@@ -284,6 +287,7 @@ async fn place(
         expires_at: expire_time.and_utc(),
         pay_time: None,
         refund: None,
+        close_reason: None,
     };
     let record = queries::OrderRecord {
         row: queries::NewOrderRow {
@@ -403,6 +407,7 @@ pub async fn list_page(
     let items = queries::items(&state.db, &ids).await?;
     let mut qrs = crate::payments::current_qrs(state, &ids).await?;
     let mut refunded = refunds::of_orders(&state.db, &ids).await?;
+    let mut closed = close::reasons(&state.db, &ids).await?;
     Ok(OrderList {
         next_cursor: more
             .then(|| rows.last().map(|r| r.id.to_string()))
@@ -413,6 +418,7 @@ pub async fn list_page(
                 let mut view = OrderView::new(r, &items);
                 view.qr_code = qrs.remove(&r.id);
                 view.refund = refunded.remove(&r.id);
+                view.close_reason = closed.remove(&r.id);
                 view
             })
             .collect(),
@@ -458,6 +464,7 @@ async fn get_order(
     view.refund = refunds::of_orders(&state.db, &[row.id])
         .await?
         .remove(&row.id);
+    view.close_reason = close::reasons(&state.db, &[row.id]).await?.remove(&row.id);
     Ok(Json(view))
 }
 
@@ -473,7 +480,7 @@ async fn close_order(
         return Err(OrderError::NotClosable);
     }
     // Ask the payment side first: a buyer who already paid must not lose the order.
-    crate::timeouts::settle_with_payment(&state, row.id, "closed by the buyer").await?;
+    crate::timeouts::settle_with_payment(&state, row.id, close::BY_BUYER).await?;
     let view = load_view(&state, row.id)
         .await?
         .ok_or(OrderError::NotFound)?;

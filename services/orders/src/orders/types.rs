@@ -146,6 +146,18 @@ pub struct OrderView {
     /// Money paid for the order and given back (a payment after it closed, a
     /// second payment of a paid order); null when nothing was refunded.
     pub refund: Option<RefundView>,
+    /// Why a closed order closed; null for an order that is not closed.
+    pub close_reason: Option<CloseReason>,
+}
+
+/// `close_reason` of the order JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// The buyer closed it.
+    Buyer,
+    /// Its payment window ran out.
+    Timeout,
 }
 
 /// `refund` of the order JSON: the total refunded and when the last refund was recorded.
@@ -180,6 +192,7 @@ impl OrderView {
             expires_at: row.expire_time.and_utc(),
             pay_time: row.pay_time.map(|t| t.and_utc()),
             refund: None,
+            close_reason: None,
         }
     }
 }

@@ -679,3 +679,54 @@ async fn a_batch_with_conflicting_orders_still_answers_each_order_rightly() {
     assert_eq!(app.redis_stock(&product).await, 100 - written);
     assert_eq!(app.db_available(&product).await, 100 - written);
 }
+
+#[tokio::test]
+async fn a_closed_order_says_why_it_closed() {
+    let app = spawn_app_with(&[
+        ("payment_window_secs", "2".into()),
+        ("sweeper_interval_secs", "3600".into()),
+    ])
+    .await;
+    let product = app.product(5, "1.00").await;
+    let me = app.user().await;
+
+    // Closed by the buyer.
+    let mine = app.order_id(&me, &product, 1).await;
+    let open: Value = app
+        .get(&me, &format!("/api/orders/{mine}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(open["close_reason"], Value::Null, "{open}");
+    let closed: Value = app.close(&me, &mine).await.json().await.unwrap();
+    assert_eq!(closed["status"], "closed");
+    assert_eq!(closed["close_reason"], "buyer", "{closed}");
+
+    // Closed when its payment window ran out.
+    let late = app.order_id(&me, &product, 1).await;
+    assert!(app.order_reaches(&late, 4, Duration::from_secs(15)).await);
+    let list: Value = app.get(&me, "/api/orders").await.json().await.unwrap();
+    let reasons: Vec<(&str, &str)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().unwrap(),
+                o["close_reason"].as_str().unwrap_or("none"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![(late.as_str(), "timeout"), (mine.as_str(), "buyer")]
+    );
+    let one: Value = app
+        .get(&me, &format!("/api/orders/{late}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["close_reason"], "timeout");
+}
