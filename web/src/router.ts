@@ -26,6 +26,7 @@ const routes: RouteRecordRaw[] = [
       { path: 'chat/:roomId?', name: 'chat', component: () => import('@/views/ChatView.vue') },
       { path: 'orders', name: 'orders', component: () => import('@/views/OrdersView.vue') },
       { path: 'codes', name: 'codes', component: () => import('@/views/CodesView.vue') },
+      { path: 'account', name: 'account', component: () => import('@/views/AccountView.vue') },
       {
         path: 'admin/products',
         name: 'admin-products',

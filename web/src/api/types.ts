@@ -189,3 +189,15 @@ export interface Page<T> {
   items: T[]
   next_cursor: string | null
 }
+
+/** One change of the chat times (GET /api/users/me/times-history). */
+export interface TimesEntry {
+  id: string
+  kind: 'bought' | 'redeemed' | 'spent' | 'returned'
+  /** +N redeemed, -1 spent, +1 returned; for `bought`, what the codes give once redeemed. */
+  times: number
+  created_at: string
+  label: string | null
+  room_id: string | null
+  answer_id: string | null
+}
