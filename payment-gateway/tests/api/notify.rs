@@ -1,6 +1,6 @@
 use paychat_payment_gateway::notify::retention;
 
-use crate::helpers::{spawn_gateway, spawn_gateway_with};
+use crate::helpers::{spawn_app, spawn_app_with};
 
 /// A notify-shaped form whose signature is made up.
 fn forged(i: usize) -> String {
@@ -12,7 +12,7 @@ fn forged(i: usize) -> String {
 
 #[tokio::test]
 async fn an_oversized_notify_is_refused_unread_and_not_stored() {
-    let t = spawn_gateway().await;
+    let t = spawn_app().await;
     // Below the service-wide body limit, far above any real notify.
     let body = format!("{}&padding={}", forged(1), "a".repeat(32 * 1024));
     let res = t.notify(body).await;
@@ -29,7 +29,7 @@ async fn an_oversized_notify_is_refused_unread_and_not_stored() {
 
 #[tokio::test]
 async fn a_flood_of_forged_notifies_is_rate_limited_and_stores_no_raw_bodies() {
-    let t = spawn_gateway_with(&[("notify_refused_per_minute", "5".into())]).await;
+    let t = spawn_app_with(&[("notify_refused_per_minute", "5".into())]).await;
     let mut statuses = Vec::new();
     for i in 0..20 {
         let res = t.notify(forged(i)).await;
@@ -53,7 +53,7 @@ async fn a_flood_of_forged_notifies_is_rate_limited_and_stores_no_raw_bodies() {
 
 #[tokio::test]
 async fn retention_deletes_old_notifies_and_keeps_new_ones() {
-    let t = spawn_gateway().await;
+    let t = spawn_app().await;
     for (id, age_days) in [(1_i64, 100), (2, 31), (3, 29), (4, 0)] {
         sqlx::query(
             "INSERT INTO pay_alipay_notify (id, verified, raw_body, create_time) \
@@ -65,8 +65,10 @@ async fn retention_deletes_old_notifies_and_keeps_new_ones() {
         .await
         .unwrap();
     }
+    // The service's own retention worker runs once at start and may already
+    // have taken some of the old rows: what matters is which rows are left.
     let deleted = retention::run_once(&t.db, 30).await.unwrap();
-    assert_eq!(deleted, 2);
+    assert!(deleted <= 2, "deleted {deleted}");
     let left: Vec<i64> = sqlx::query_scalar("SELECT id FROM pay_alipay_notify ORDER BY id")
         .fetch_all(&t.db)
         .await
@@ -75,7 +77,7 @@ async fn retention_deletes_old_notifies_and_keeps_new_ones() {
 }
 
 /// Posts a forged notify through a proxy that names `client`.
-async fn forged_from(t: &crate::helpers::TestGateway, client: &str, i: usize) -> u16 {
+async fn forged_from(t: &crate::helpers::TestApp, client: &str, i: usize) -> u16 {
     t.http
         .post(format!("{}/api/alipay/notify", t.base))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -91,7 +93,7 @@ async fn forged_from(t: &crate::helpers::TestGateway, client: &str, i: usize) ->
 #[tokio::test]
 async fn the_limit_is_per_client_behind_a_trusted_proxy_and_per_peer_otherwise() {
     // The test talks from 127.0.0.1: here the edge, a trusted proxy.
-    let t = spawn_gateway_with(&[
+    let t = spawn_app_with(&[
         ("notify_refused_per_minute", "2".into()),
         ("trusted_proxies", "127.0.0.1".into()),
     ])
@@ -103,7 +105,7 @@ async fn the_limit_is_per_client_behind_a_trusted_proxy_and_per_peer_otherwise()
     assert_eq!(forged_from(&t, "203.0.113.2", 9).await, 200);
 
     // From a peer that is not trusted, the header names nobody: one limit for all.
-    let t = spawn_gateway_with(&[
+    let t = spawn_app_with(&[
         ("notify_refused_per_minute", "2".into()),
         ("trusted_proxies", "10.9.9.9".into()),
     ])
