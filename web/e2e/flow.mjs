@@ -911,6 +911,7 @@ try {
     const text = (await feedback.innerText()).trim()
     assert(text === 'A description has at most 64 characters', `the description field reads "${text}"`)
     assert((await en.locator('.n-message').filter({ hasText: /invalid request/i }).count()) === 0, 'the error was shown as a toast')
+    await sleep(400) // the feedback's fade-in, for the screenshot
     await shot('admin-form-field-error', en)
     await axeBoth('admin-product-form', en)
     await form.locator(`${tid('pf-description')} textarea`).fill('Flash sale pack')
