@@ -1,3 +1,6 @@
+//! `spawn_app()`: the gateway on a free port against a fresh database, with
+//! the sandbox Alipay as a process, and typed helpers to talk to it.
+
 use paychat_common::envelope::{EnvelopePrivateKey, EnvelopePublicKey};
 use paychat_common::testing::{self, SandboxProcess};
 use paychat_payment_gateway::app::Application;
@@ -8,7 +11,7 @@ use sqlx::MySqlPool;
 pub const AMQP_TEST_URL: &str = "amqp://paychat:paychat@127.0.0.1:35672/paychat_test";
 
 /// A running gateway and what a test needs to talk to it and look behind it.
-pub struct TestGateway {
+pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub db: MySqlPool,
@@ -17,15 +20,15 @@ pub struct TestGateway {
     pub gateway_pub: EnvelopePublicKey,
 }
 
-pub async fn spawn_gateway() -> TestGateway {
-    spawn_gateway_with(&[]).await
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
 }
 
-pub async fn spawn_gateway_with(extra: &[(&str, String)]) -> TestGateway {
-    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).ok();
+pub async fn spawn_app_with(extra: &[(&str, String)]) -> TestApp {
     let sandbox = SandboxProcess::alipay().unwrap();
     let database_url = testing::fresh_database().await.expect("test database");
-    let mut overrides: Vec<(&str, String)> = vec![
+    let mut overrides = testing::repo_config();
+    overrides.extend([
         ("database_url", database_url.clone()),
         ("redis_prefix", testing::unique("t") + ":"),
         ("amqp_url", AMQP_TEST_URL.into()),
@@ -39,13 +42,13 @@ pub async fn spawn_gateway_with(extra: &[(&str, String)]) -> TestGateway {
         ("alipay_app_id", testing::SANDBOX_ALIPAY_APP_ID.into()),
         ("alipay_seller_id", testing::SANDBOX_ALIPAY_SELLER_ID.into()),
         ("log_level", "warn".into()),
-    ];
+    ]);
     overrides.extend(extra.iter().cloned());
     let config = Config::load(&overrides).expect("test configuration");
     let app = Application::build(config).await.expect("gateway builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestGateway {
+    TestApp {
         base,
         http: reqwest::Client::new(),
         db: MySqlPool::connect(&database_url).await.unwrap(),
@@ -61,7 +64,7 @@ pub async fn spawn_gateway_with(extra: &[(&str, String)]) -> TestGateway {
     }
 }
 
-impl TestGateway {
+impl TestApp {
     pub async fn post_json(&self, path: &str, body: &impl serde::Serialize) -> reqwest::Response {
         self.http
             .post(format!("{}{path}", self.base))

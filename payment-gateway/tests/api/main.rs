@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod alipay_client;
 mod helpers;
 mod notify;
 mod sealed;

@@ -3,11 +3,11 @@ use paychat_common::payment::{PayRequest, TradeRequest};
 use paychat_payment_gateway::sealed::{CLOSE, PAY, QUERY};
 use rust_decimal_macros::dec;
 
-use crate::helpers::{assert_error, spawn_gateway};
+use crate::helpers::{assert_error, spawn_app};
 
 #[tokio::test]
 async fn a_sealed_query_replayed_as_a_close_is_refused_and_closes_nothing() {
-    let t = spawn_gateway().await;
+    let t = spawn_app().await;
     let now = chrono::Utc::now().timestamp();
     let out_trade_no = "987654321_1";
     let pay = serde_json::to_vec(&PayRequest {

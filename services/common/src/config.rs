@@ -12,6 +12,10 @@ use serde::de::DeserializeOwned;
 /// Where the defaults file is looked for when `PAYCHAT_CONFIG_FILE` is not set.
 pub const DEFAULT_FILE: &str = "config/default.toml";
 
+/// The override that names the defaults file (as `PAYCHAT_CONFIG_FILE` does),
+/// so tests and tools load it from any working directory.
+pub const CONFIG_FILE_KEY: &str = "config_file";
+
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {0}")]
 pub struct ConfigError(String);
@@ -28,11 +32,17 @@ pub fn env_name(key: &str) -> String {
 }
 
 /// Loads `T` from the defaults file and the environment, then from `overrides`
-/// (used by tests and tools that start a service in-process).
+/// (used by tests and tools that start a service in-process). The defaults
+/// file is the [`CONFIG_FILE_KEY`] override, else `PAYCHAT_CONFIG_FILE`, else
+/// [`DEFAULT_FILE`].
 pub fn load<T: DeserializeOwned>(overrides: &[(&str, String)]) -> Result<T, ConfigError> {
-    let file = std::env::var("PAYCHAT_CONFIG_FILE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(DEFAULT_FILE));
+    let file = overrides
+        .iter()
+        .rev()
+        .find(|(key, _)| *key == CONFIG_FILE_KEY)
+        .map(|(_, path)| PathBuf::from(path))
+        .or_else(|| std::env::var_os("PAYCHAT_CONFIG_FILE").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_FILE));
     load_from(Some(&file), overrides)
 }
 

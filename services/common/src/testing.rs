@@ -91,6 +91,42 @@ pub fn target_binary(name: &str) -> anyhow::Result<PathBuf> {
     Ok(binary)
 }
 
+/// The repository's root.
+pub const REPO_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+/// Overrides that load a service's configuration from the repository's
+/// defaults file with its sandbox key files as absolute paths, whatever the
+/// working directory. A service ignores the keys it does not read.
+pub fn repo_config() -> Vec<(&'static str, String)> {
+    let mut overrides = vec![(
+        crate::config::CONFIG_FILE_KEY,
+        format!("{REPO_ROOT}/config/default.toml"),
+    )];
+    for (key, file) in [
+        (
+            "orders_envelope_private_key_file",
+            "orders_envelope_private.pem",
+        ),
+        (
+            "gateway_envelope_public_key_file",
+            "gateway_envelope_public.pem",
+        ),
+        (
+            "gateway_envelope_private_key_file",
+            "gateway_envelope_private.pem",
+        ),
+        (
+            "orders_envelope_public_key_file",
+            "orders_envelope_public.pem",
+        ),
+        ("alipay_app_private_key_file", "merchant_app_private.pem"),
+        ("alipay_public_key_file", "alipay_public.pem"),
+    ] {
+        overrides.push((key, sandbox_key_path(file)));
+    }
+    overrides
+}
+
 /// The sandbox keys and certificates (`deploy/sandbox-keys/`).
 pub const SANDBOX_KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/sandbox-keys/");
 

@@ -18,14 +18,14 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(extra: &[(&str, String)]) -> TestApp {
     let database_url = testing::fresh_database().await.expect("test database");
-    let mut overrides: Vec<(&str, String)> = vec![
+    let mut overrides = testing::repo_config();
+    overrides.extend([
         ("database_url", database_url.clone()),
         ("redis_prefix", testing::unique("t") + ":"),
         ("chat_bind", "127.0.0.1:0".into()),
         ("log_level", "warn".into()),
-    ];
+    ]);
     overrides.extend(extra.iter().cloned());
-    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).ok();
     let config = Config::load(&overrides).expect("test configuration");
     let app = Application::build(config.clone())
         .await

@@ -20,7 +20,6 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: sqlx::MySqlPool,
-    #[expect(dead_code, reason = "kept for tests that read their settings")]
     pub config: Config,
     pub state: AppState,
     pub sessions: Sessions,
@@ -41,7 +40,8 @@ pub async fn spawn_app_with(extra: &[(&str, String)]) -> TestApp {
 
 pub async fn spawn_app_full(extra: &[(&str, String)], payment: Arc<dyn PaymentPort>) -> TestApp {
     let database_url = testing::fresh_database().await.expect("test database");
-    let mut overrides: Vec<(&str, String)> = vec![
+    let mut overrides = testing::repo_config();
+    overrides.extend([
         ("database_url", database_url.clone()),
         ("redis_prefix", testing::unique("t") + ":"),
         ("amqp_url", AMQP_TEST_URL.into()),
@@ -51,10 +51,9 @@ pub async fn spawn_app_full(extra: &[(&str, String)], payment: Arc<dyn PaymentPo
         ("outbox_interval_ms", "200".into()),
         // No gateway listens here: payment stays unavailable unless a test starts one.
         ("gateway_url", "http://127.0.0.1:9".into()),
-    ];
+    ]);
     // Later entries win: the test's own settings override the defaults above.
     overrides.extend(extra.iter().cloned());
-    std::env::set_current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).ok();
     let config = Config::load(&overrides).expect("test configuration");
     paychat_common::telemetry::init_logging(&config.common);
     let app = Application::build_with(config.clone(), payment)

@@ -8,6 +8,7 @@ mod codes;
 mod health;
 mod helpers;
 mod orders;
+mod pay_support;
 mod payment;
 mod payment_failures;
 mod products;

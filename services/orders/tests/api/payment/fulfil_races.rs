@@ -6,7 +6,7 @@ use paychat_orders::orders::close::{Closed, close_order};
 use paychat_orders::payments::fulfil::{Fulfilled, Payment, fulfil};
 
 use super::locks::{lock_order, wait_blocked};
-use super::{PayApp, pay_app};
+use crate::pay_support::{PayApp, pay_app};
 
 const MARK_PAID: &str = "UPDATE chat_order SET status = 2";
 

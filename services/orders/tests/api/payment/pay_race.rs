@@ -5,8 +5,8 @@ use paychat_orders::orders::queries::mark_closed;
 use serde_json::Value;
 
 use super::locks::wait_blocked;
-use super::pay_app;
 use crate::helpers::assert_error;
+use crate::pay_support::pay_app;
 
 #[tokio::test]
 async fn order_closed_during_precreate_gets_no_qr_code() {

@@ -4,7 +4,7 @@
 use paychat_orders::payments::reconcile::reconcile;
 use serde_json::json;
 
-use super::pay_app_with;
+use crate::pay_support::pay_app_with;
 
 #[tokio::test]
 async fn closed_order_paid_late_without_a_notify_is_settled_by_reconciliation() {
@@ -71,7 +71,7 @@ async fn closed_order_whose_qr_code_expired_long_ago_is_not_looked_at() {
     let (buyer, order_id, _) = t.order_with_qr(&product, 1).await;
     assert_eq!(t.app.close(&buyer, &order_id).await.status(), 200);
     let id: i64 = order_id.parse().unwrap();
-    let candidates = |t: &super::PayApp| {
+    let candidates = |t: &crate::pay_support::PayApp| {
         let db = t.app.db.clone();
         async move {
             paychat_orders::payments::queries::to_reconcile(&db, 0, 300, 0, 200)

@@ -1,7 +1,7 @@
 //! A late payment whose Redis stock key is gone reloads the count from the
 //! database instead of refunding.
 
-use super::pay_app;
+use crate::pay_support::pay_app;
 
 #[tokio::test]
 async fn late_payment_with_the_stock_key_gone_is_fulfilled_not_refunded() {

@@ -1,8 +1,5 @@
-//! The gateway's Alipay client against the sandbox Alipay, run as a separate process
-//! (a service never links the sandbox). Build the sandbox first:
-//! `cargo build -p paychat-sandbox-alipay`.
-
-#![allow(clippy::unwrap_used)]
+//! The gateway's Alipay client on its own against the sandbox Alipay, run as a
+//! separate process (a service never links the sandbox).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
