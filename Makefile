@@ -22,3 +22,11 @@ fmt:
 
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# The benchmarks of the README's Benchmarks section (release builds; they print figures).
+bench:
+	cargo build --release -p paychat-sandbox-llm -p paychat-orders -p paychat-payment-gateway --bins
+	cargo run --release -p paychat-chat-api --bin bench_stream
+	./target/release/bench_orders
+	./target/release/bench_envelope 3
+	./target/release/bench_notify

@@ -19,16 +19,19 @@ web_deps
 "$ROOT/scripts/services.sh" down run
 "$ROOT/scripts/services.sh" down sandbox
 "$ROOT/scripts/services.sh" sandbox
-PAYCHAT_ADMIN_EMAILS=${PAYCHAT_ADMIN_EMAILS:-admin@paychat.local} "$ROOT/scripts/services.sh" up run
+export PAYCHAT_ADMIN_EMAILS=${PAYCHAT_ADMIN_EMAILS:-admin@paychat.local}
+# demo-seed.py registers the first address of the list; that is the one to log in with.
+admin=${PAYCHAT_ADMIN_EMAILS%%,*}
+admin=${admin//[[:space:]]/}
+"$ROOT/scripts/services.sh" up run
 "$ROOT/scripts/edge.sh" run 8080 8081 8082 8083
-PAYCHAT_STACK_DIR=${PAYCHAT_STACK_DIR:-$ROOT/.stack} \
-  PAYCHAT_ADMIN_EMAILS=${PAYCHAT_ADMIN_EMAILS:-admin@paychat.local} python3 "$ROOT/scripts/demo-seed.py"
+PAYCHAT_STACK_DIR=${PAYCHAT_STACK_DIR:-$ROOT/.stack} python3 "$ROOT/scripts/demo-seed.py"
 cat <<MSG
 
 PayChat is running.
   app            http://localhost:8080
   mail viewer    http://localhost:8025   (verification and redemption-code emails land here)
   sandbox Alipay http://localhost:8092   (the QR code's buyer page, with a Pay button)
-  admin          admin@paychat.local (PAYCHAT_ADMIN_EMAILS); its password is in .stack/run-admin
+  admin          $admin (PAYCHAT_ADMIN_EMAILS); its password is in .stack/run-admin
 Logs: .stack/logs/   Stop everything: make stop
 MSG

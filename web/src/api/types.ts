@@ -1,4 +1,4 @@
-/** Request and response shapes, mirroring /work/shared/API.md. Ids and money are strings. */
+/** Request and response shapes, mirroring docs/API.md. Ids and money are strings. */
 
 export type Role = 'user' | 'admin'
 

@@ -1,7 +1,7 @@
-//! The payment side as the timeout logic sees it. The real implementation
-//! (sealed calls to the payment gateway's trade query/close) comes with the
-//! gateway; until then [`NoPayment`] reports that no trade exists, which is
-//! what Alipay answers before a buyer scans the QR code.
+//! The payment side as the timeout logic sees it. The service uses the
+//! gateway (`payments::gateway::GatewayPayment`: sealed trade query/close);
+//! [`NoPayment`], for tests that need no gateway, reports that no trade
+//! exists, which is what Alipay answers before a buyer scans the QR code.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
