@@ -11,6 +11,8 @@ declare module 'vue-router' {
 }
 
 const routes: RouteRecordRaw[] = [
+  // Visitors see the landing page; the guard sends signed-in users on to the chat.
+  { path: '/', name: 'landing', component: () => import('@/views/LandingView.vue'), meta: { guest: true } },
   { path: '/login', name: 'login', component: () => import('@/views/LoginView.vue'), meta: { guest: true } },
   { path: '/register', name: 'register', component: () => import('@/views/RegisterView.vue'), meta: { guest: true } },
   { path: '/forgot-password', name: 'forgot', component: () => import('@/views/ForgotPasswordView.vue') },
@@ -22,7 +24,6 @@ const routes: RouteRecordRaw[] = [
     component: () => import('@/components/AppLayout.vue'),
     meta: { auth: true },
     children: [
-      { path: '', redirect: { name: 'chat' } },
       { path: 'chat/:roomId?', name: 'chat', component: () => import('@/views/ChatView.vue') },
       { path: 'orders', name: 'orders', component: () => import('@/views/OrdersView.vue') },
       { path: 'codes', name: 'codes', component: () => import('@/views/CodesView.vue') },

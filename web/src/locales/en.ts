@@ -190,6 +190,22 @@ const en: Messages = {
     noExpiry: 'No expiry',
     expired: 'Expired',
   },
+  landing: {
+    headline: 'An AI assistant you pay per chat',
+    intro: 'PayChat is an AI chat assistant: sign up and pay only for the chats you have, no subscription. Buy a code, redeem it, and each answer uses one chat.',
+    getStarted: 'Sign up free',
+    haveAccount: 'Have an account? Log in',
+    pricing: 'Prices',
+    pricingNote: 'Buy codes with Alipay; redeeming one adds its chats to your account.',
+    perChat: 'about ¥{price} per chat',
+    productsError: 'The prices cannot be read right now; please try again later.',
+    signUpToBuy: 'Sign up to buy',
+    features: {
+      payPerChat: { title: 'Pay per chat', body: 'Each answer uses one chat; a failed answer gives its chat back.' },
+      noSubscription: { title: 'No subscription', body: 'No monthly fee, nothing renews on its own: buy what you use.' },
+      codes: { title: 'Recharge with codes', body: 'Pay by Alipay QR code; your codes arrive at once, and you can give them away.' },
+    },
+  },
   account: {
     title: 'My account',
     profile: 'Profile',

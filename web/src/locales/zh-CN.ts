@@ -188,6 +188,22 @@ const zhCN = {
     noExpiry: '长期有效',
     expired: '已过期',
   },
+  landing: {
+    headline: '按次付费的 AI 对话',
+    intro: 'PayChat 是一个 AI 对话助手：注册即可使用，按对话次数付费，不用订阅。买一个兑换码，兑换后每次回答消耗一次。',
+    getStarted: '免费注册',
+    haveAccount: '已有账号？登录',
+    pricing: '价格',
+    pricingNote: '用支付宝购买兑换码；兑换后获得对应的对话次数。',
+    perChat: '约 ¥{price} / 次',
+    productsError: '暂时无法读取价格，请稍后再试。',
+    signUpToBuy: '注册后购买',
+    features: {
+      payPerChat: { title: '按次付费', body: '每得到一个回答消耗一次；回答失败的次数会退还。' },
+      noSubscription: { title: '无需订阅', body: '没有月费，也不会自动续费，用多少买多少。' },
+      codes: { title: '兑换码充值', body: '支付宝扫码付款，兑换码立即到账，也可以送给朋友。' },
+    },
+  },
   account: {
     title: '我的账户',
     profile: '个人资料',
