@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::amqp::Broker;
 use crate::config::Config;
 use crate::orders::writer::OrderWriter;
 use crate::payments::Payments;
@@ -18,7 +19,6 @@ use crate::payments::gateway::{GatewayClient, GatewayPayment};
 use crate::payments::mail::Mailer;
 use crate::state::AppState;
 use crate::stock::{Stock, reconcile};
-use crate::timeouts::broker::Broker;
 use crate::timeouts::payment::PaymentPort;
 use crate::{admin, codes, orders, payments, products, timeouts};
 

@@ -11,10 +11,10 @@ use redis::aio::ConnectionManager;
 use sqlx::MySqlPool;
 use tokio::sync::Notify;
 
+use crate::amqp::Broker;
 use crate::config::Config;
 use crate::orders::writer::OrderWriter;
 use crate::stock::Stock;
-use crate::timeouts::broker::Broker;
 use crate::timeouts::payment::PaymentPort;
 
 #[derive(Clone)]

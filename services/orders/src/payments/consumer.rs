@@ -14,9 +14,9 @@ use lapin::message::Delivery;
 use paychat_common::payment::{PaymentSucceeded, succeeded_queue};
 
 use super::fulfil::{Payment, fulfil, retry};
+use crate::amqp::attempts;
+use crate::amqp::queue::{self, Consumer};
 use crate::state::AppState;
-use crate::timeouts::broker::attempts;
-use crate::timeouts::queue::{self, Consumer};
 
 /// Runs for the life of the process, reconnecting after broker failures.
 pub async fn run(state: AppState) {
@@ -28,7 +28,8 @@ pub async fn run(state: AppState) {
         declare: true,
         prefetch: state.config.payments.payment_consumer_prefetch,
     };
-    queue::run(state, consumer, |state, delivery| async move {
+    let broker = state.broker.clone();
+    queue::run(&broker, state, consumer, |state, delivery| async move {
         handle(&state, delivery).await
     })
     .await

@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use lapin::message::Delivery;
 
-use super::broker::{TIMEOUT_KEY, attempts};
 use super::message::TimeoutMessage;
-use super::queue::{self, Consumer};
+use crate::amqp::attempts;
+use crate::amqp::broker::TIMEOUT_KEY;
+use crate::amqp::queue::{self, Consumer};
 use crate::state::AppState;
 
 /// Runs for the life of the process, reconnecting after broker failures.
@@ -21,7 +22,8 @@ pub async fn run(state: AppState) {
         declare: false,
         prefetch: state.config.orders.consumer_prefetch,
     };
-    queue::run(state, consumer, |state, delivery| async move {
+    let broker = state.broker.clone();
+    queue::run(&broker, state, consumer, |state, delivery| async move {
         handle(&state, delivery).await
     })
     .await

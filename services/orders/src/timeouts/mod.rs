@@ -2,12 +2,10 @@
 //! messages to RabbitMQ, the consumer acts on them when they come due, and a
 //! sweeper closes overdue orders whose message was lost.
 
-pub mod broker;
 pub mod consumer;
 pub mod message;
 pub mod outbox;
 pub mod payment;
-pub mod queue;
 
 use std::time::Duration;
 

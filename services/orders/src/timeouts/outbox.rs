@@ -60,7 +60,17 @@ pub async fn relay_batch(state: &AppState) -> anyhow::Result<usize> {
     let mut poison = Vec::new();
     for (id, payload) in &rows {
         match TimeoutMessage::parse(payload.as_bytes()) {
-            Ok(message) => confirms.push((*id, state.broker.publish_timeout(&message).await?)),
+            Ok(message) => confirms.push((
+                *id,
+                state
+                    .broker
+                    .publish_timeout(
+                        &serde_json::to_vec(&message)?,
+                        message.window_secs,
+                        message.expire_at,
+                    )
+                    .await?,
+            )),
             Err(e) => poison.push((*id, e)),
         }
     }

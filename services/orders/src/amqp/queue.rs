@@ -13,7 +13,7 @@ use lapin::options::{
 };
 use lapin::types::FieldTable;
 
-use crate::state::AppState;
+use super::Broker;
 
 /// One queue and how to read it.
 pub struct Consumer {
@@ -27,31 +27,38 @@ pub struct Consumer {
 }
 
 /// Runs for the life of the process, reconnecting after broker failures;
-/// `handle` gets every delivery and must ack or nack it.
-pub async fn run<H, F>(state: AppState, consumer: Consumer, handle: H)
+/// `handle` gets every delivery, with a clone of `state`, and must ack or nack it.
+pub async fn run<S, H, F>(broker: &Broker, state: S, consumer: Consumer, handle: H)
 where
-    H: Fn(AppState, Delivery) -> F,
+    S: Clone,
+    H: Fn(S, Delivery) -> F,
     F: Future<Output = ()> + Send + 'static,
 {
     loop {
-        if let Err(e) = consume(&state, &consumer, &handle).await {
+        if let Err(e) = consume(broker, &state, &consumer, &handle).await {
             tracing::warn!(
                 error = format!("{e:#}"),
                 "{} consumer stopped; reconnecting",
                 consumer.name
             );
-            state.broker.reset().await;
+            broker.reset().await;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
-async fn consume<H, F>(state: &AppState, consumer: &Consumer, handle: &H) -> anyhow::Result<()>
+async fn consume<S, H, F>(
+    broker: &Broker,
+    state: &S,
+    consumer: &Consumer,
+    handle: &H,
+) -> anyhow::Result<()>
 where
-    H: Fn(AppState, Delivery) -> F,
+    S: Clone,
+    H: Fn(S, Delivery) -> F,
     F: Future<Output = ()> + Send + 'static,
 {
-    let (channel, _) = state.broker.channel().await?;
+    let (channel, _) = broker.channel().await?;
     if consumer.declare {
         channel
             .queue_declare(

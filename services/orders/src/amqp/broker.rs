@@ -1,5 +1,6 @@
-//! The RabbitMQ side of order timeouts: one connection per process, opened
-//! lazily and reopened after a failure, the topology, and publishing.
+//! The broker: one connection per process, opened lazily and reopened after a
+//! failure, the order-timeout topology declared on it, and publishing. The
+//! payment consumer reads its queue over the same connection.
 //!
 //! Two ways to delay a message, chosen at connect time:
 //! - `delayed`: an `x-delayed-message` exchange (the plugin, as in
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
     QueueDeclareOptions,
@@ -27,7 +28,6 @@ use lapin::{BasicProperties, Channel, Connection, ExchangeKind, PublisherConfirm
 use secrecy::SecretString;
 use tokio::sync::Mutex;
 
-use super::message::TimeoutMessage;
 use crate::config::{Config, OrderDelayMode, QueueType};
 
 pub const TIMEOUT_KEY: &str = "order.timeout";
@@ -282,13 +282,15 @@ impl Broker {
         Ok(())
     }
 
-    /// Starts publishing a timeout message; await the returned confirm.
+    /// Starts publishing a timeout message (`payload`) due at `expire_at`, for
+    /// an order given `window_secs` to pay; await the returned confirm.
     pub async fn publish_timeout(
         &self,
-        message: &TimeoutMessage,
+        payload: &[u8],
+        window_secs: u64,
+        expire_at: DateTime<Utc>,
     ) -> anyhow::Result<PublisherConfirm> {
-        let payload = serde_json::to_vec(message)?;
-        let remaining_ms = (message.expire_at - Utc::now()).num_milliseconds();
+        let remaining_ms = (expire_at - Utc::now()).num_milliseconds();
         let mut live = self.inner.live.lock().await;
         let live = self.ensure(&mut live).await?;
         let n = &self.inner.names;
@@ -307,14 +309,10 @@ impl Broker {
                     // The wait queue of the order's own window; a window that is no
                     // longer configured falls back to the shortest one (the
                     // consumer leaves an early order alone and the sweeper closes it).
-                    let window = if self.inner.windows.contains(&message.window_secs) {
-                        message.window_secs
+                    let window = if self.inner.windows.contains(&window_secs) {
+                        window_secs
                     } else {
-                        self.inner
-                            .windows
-                            .first()
-                            .copied()
-                            .unwrap_or(message.window_secs)
+                        self.inner.windows.first().copied().unwrap_or(window_secs)
                     };
                     (String::new(), n.wait_queue(window), props)
                 }
@@ -326,7 +324,7 @@ impl Broker {
                 s(&exchange),
                 s(&key),
                 BasicPublishOptions::default(),
-                &payload,
+                payload,
                 props,
             )
             .await?)
