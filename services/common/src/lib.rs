@@ -13,6 +13,7 @@ pub mod health;
 pub mod http;
 pub mod ids;
 pub mod json;
+pub mod locale;
 pub mod mail;
 pub mod money;
 pub mod payment;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use paychat_common::ids::IdGenerator;
+use paychat_common::locale::Locale;
 pub use paychat_common::mail::Outgoing;
 use paychat_common::mail::{self, REDACTED, escape_html as escape};
 use sqlx::MySqlPool;
@@ -61,10 +62,33 @@ struct Template<'a> {
     outro: &'a str,
 }
 
+/// The greeting, the sign-off and the fallback line of every mail in `locale`.
+struct Frame {
+    hello: &'static str,
+    fallback: &'static str,
+    sign_off: &'static str,
+}
+
+fn frame(locale: Locale) -> Frame {
+    match locale {
+        Locale::ZhCn => Frame {
+            hello: "您好：",
+            fallback: "如果按钮无法打开，请复制此地址到浏览器：",
+            sign_off: "—— PayChat",
+        },
+        Locale::En => Frame {
+            hello: "Hello,",
+            fallback: "If the button does not work, open this address: ",
+            sign_off: "— PayChat",
+        },
+    }
+}
+
 /// Text and HTML around one link; the logged text has the code redacted.
 fn compose(
     to: &Email,
     biz: BizType,
+    locale: Locale,
     words: &Template<'_>,
     link: &str,
     code: &str,
@@ -76,17 +100,26 @@ fn compose(
         action,
         outro,
     } = *words;
-    let text_with = |link: &str| format!("Hello,\n\n{intro}\n\n{link}\n\n{outro}\n\n— PayChat\n");
+    let Frame {
+        hello,
+        fallback,
+        sign_off,
+    } = frame(locale);
+    let lang = locale.as_str();
+    let text_with = |link: &str| format!("{hello}\n\n{intro}\n\n{link}\n\n{outro}\n\n{sign_off}\n");
     let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif\">\
-<p>Hello,</p><p>{}</p><p><a href=\"{}\">{}</a></p><p style=\"color:#666\">{}</p>\
-<p style=\"color:#666;font-size:small\">If the button does not work, open this address: {}</p>\
-<p>— PayChat</p></body></html>",
+        "<!doctype html><html lang=\"{lang}\"><body style=\"font-family:sans-serif\">\
+<p>{}</p><p>{}</p><p><a href=\"{}\">{}</a></p><p style=\"color:#666\">{}</p>\
+<p style=\"color:#666;font-size:small\">{}{}</p>\
+<p>{}</p></body></html>",
+        escape(hello),
         escape(intro),
         escape(link),
         escape(action),
         escape(outro),
+        escape(fallback),
         escape(link),
+        escape(sign_off),
     );
     Outgoing {
         to: to.as_str().to_owned(),
@@ -99,20 +132,44 @@ fn compose(
     }
 }
 
-pub fn verification(config: &AccountsConfig, to: &Email, code: &str, request_ip: &str) -> Outgoing {
+pub fn verification(
+    config: &AccountsConfig,
+    to: &Email,
+    code: &str,
+    request_ip: &str,
+    locale: Locale,
+) -> Outgoing {
     let link = format!("{}/api/auth/verify-email?code={code}", config.public_base());
     let hours = config.verify_code_ttl_secs.div_ceil(3600);
-    let outro = format!(
-        "The link works once and expires in {hours} hour(s). If you did not sign up, ignore this email."
-    );
+    let (words, outro) = match locale {
+        Locale::ZhCn => (
+            Template {
+                subject: "验证您的 PayChat 邮箱",
+                intro: "感谢注册 PayChat。请打开下面的链接验证您的邮箱地址：",
+                action: "验证我的邮箱",
+                outro: "",
+            },
+            format!("链接只能使用一次，{hours} 小时后失效。如果您没有注册过，请忽略这封邮件。"),
+        ),
+        Locale::En => (
+            Template {
+                subject: "Verify your PayChat email",
+                intro: "Thanks for signing up for PayChat. Open this link to verify your email address:",
+                action: "Verify my email",
+                outro: "",
+            },
+            format!(
+                "The link works once and expires in {hours} hour(s). If you did not sign up, ignore this email."
+            ),
+        ),
+    };
     compose(
         to,
         BizType::Registration,
+        locale,
         &Template {
-            subject: "Verify your PayChat email",
-            intro: "Thanks for signing up for PayChat. Open this link to verify your email address:",
-            action: "Verify my email",
             outro: &outro,
+            ..words
         },
         &link,
         code,
@@ -125,20 +182,41 @@ pub fn password_reset(
     to: &Email,
     code: &str,
     request_ip: &str,
+    locale: Locale,
 ) -> Outgoing {
     let link = format!("{}/reset-password?code={code}", config.web_base());
     let minutes = config.reset_code_ttl_secs.div_ceil(60);
-    let outro = format!(
-        "The link works once and expires in {minutes} minute(s). If you did not ask, ignore this email: your password stays as it is."
-    );
+    let (words, outro) = match locale {
+        Locale::ZhCn => (
+            Template {
+                subject: "重置您的 PayChat 密码",
+                intro: "有人申请重置您的 PayChat 账号密码。请打开下面的链接设置新密码：",
+                action: "设置新密码",
+                outro: "",
+            },
+            format!(
+                "链接只能使用一次，{minutes} 分钟后失效。如果不是您本人申请，请忽略这封邮件，您的密码不会改变。"
+            ),
+        ),
+        Locale::En => (
+            Template {
+                subject: "Reset your PayChat password",
+                intro: "Someone asked to reset the password of your PayChat account. Open this link to choose a new one:",
+                action: "Choose a new password",
+                outro: "",
+            },
+            format!(
+                "The link works once and expires in {minutes} minute(s). If you did not ask, ignore this email: your password stays as it is."
+            ),
+        ),
+    };
     compose(
         to,
         BizType::PasswordReset,
+        locale,
         &Template {
-            subject: "Reset your PayChat password",
-            intro: "Someone asked to reset the password of your PayChat account. Open this link to choose a new one:",
-            action: "Choose a new password",
             outro: &outro,
+            ..words
         },
         &link,
         code,
@@ -180,7 +258,7 @@ mod tests {
     #[test]
     fn the_link_is_in_the_mail_and_redacted_in_the_log() {
         let to = Email::parse("zoe@example.com").expect("email");
-        let mail = verification(&config(), &to, "CODE123", "127.0.0.1");
+        let mail = verification(&config(), &to, "CODE123", "127.0.0.1", Locale::En);
         assert!(
             mail.text
                 .contains("http://localhost:8080/api/auth/verify-email?code=CODE123")
@@ -191,12 +269,32 @@ mod tests {
         );
         assert!(!mail.logged_text.contains("CODE123"));
         assert!(mail.logged_text.contains("code=[redacted]"));
-        let mail = password_reset(&config(), &to, "RESET9", "::1");
+        let mail = password_reset(&config(), &to, "RESET9", "::1", Locale::En);
         assert!(
             mail.text
                 .contains("http://localhost:5173/reset-password?code=RESET9")
         );
         assert!(!mail.logged_text.contains("RESET9"));
         assert_eq!(mail.biz_type, i32::from(BizType::PasswordReset.as_i8()));
+    }
+
+    #[test]
+    fn the_mail_is_in_the_users_language() {
+        let to = Email::parse("zoe@example.com").expect("email");
+        let zh = verification(&config(), &to, "CODE123", "127.0.0.1", Locale::ZhCn);
+        assert!(zh.subject.contains("验证"), "{}", zh.subject);
+        assert!(zh.text.starts_with("您好"), "{}", zh.text);
+        assert!(zh.text.contains("24 小时"), "{}", zh.text);
+        assert!(zh.html.contains("lang=\"zh-CN\""));
+        let en = verification(&config(), &to, "CODE123", "127.0.0.1", Locale::En);
+        assert!(en.text.starts_with("Hello,"));
+        assert!(en.text.contains("24 hour(s)"));
+        let zh = password_reset(&config(), &to, "RESET9", "::1", Locale::ZhCn);
+        assert!(zh.subject.contains("重置"), "{}", zh.subject);
+        assert!(zh.text.contains("30 分钟"), "{}", zh.text);
+        assert!(
+            zh.text
+                .contains("http://localhost:5173/reset-password?code=RESET9")
+        );
     }
 }

@@ -6,7 +6,7 @@ use paychat_common::{ApiError, Json};
 
 use super::domain::{Description, Nickname};
 use super::queries;
-use super::types::{UpdateMeRequest, User};
+use super::types::{UpdateMeRequest, User, parse_locale};
 use crate::state::AppState;
 
 async fn load(state: &AppState, user_id: i64) -> Result<User, ApiError> {
@@ -31,7 +31,7 @@ pub async fn get_me(State(state): State<AppState>, user: AuthUser) -> Result<Jso
     load(&state, user.user_id).await.map(Json)
 }
 
-/// Changes the nickname and/or the description.
+/// Changes the nickname, the description and/or the language.
 #[utoipa::path(
     patch,
     path = "/api/users/me",
@@ -61,11 +61,15 @@ pub async fn update_me(
         .map(Description::parse)
         .transpose()
         .map_err(|p| ApiError::field("invalid_request", "description", p))?;
+    let locale = body.locale.as_deref().map(parse_locale).transpose()?;
     if let Some(nickname) = &nickname {
         queries::set_nickname(&state.db, user.user_id, nickname.as_str()).await?;
     }
     if let Some(description) = &description {
         queries::set_description(&state.db, user.user_id, description.as_deref()).await?;
+    }
+    if let Some(locale) = locale {
+        queries::set_locale(&state.db, user.user_id, locale).await?;
     }
     load(&state, user.user_id).await.map(Json)
 }

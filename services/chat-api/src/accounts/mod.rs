@@ -31,6 +31,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use paychat_common::ApiError;
 use paychat_common::auth::Role;
+use paychat_common::locale::Locale;
 use sqlx::pool::PoolConnection;
 use sqlx::{Connection, MySql, MySqlPool};
 use utoipa_axum::router::OpenApiRouter;
@@ -156,7 +157,7 @@ async fn mail_code_if(
     email: &str,
     biz: BizType,
     wanted: fn(&queries::Account) -> bool,
-    compose: fn(&AccountsConfig, &Email, &str, &str) -> Outgoing,
+    compose: fn(&AccountsConfig, &Email, &str, &str, Locale) -> Outgoing,
 ) -> Result<StatusCode, ApiError> {
     let email = Email::parse(email).map_err(|p| ApiError::field("invalid_email", "email", p))?;
     mail_limits(state, &email, ip).await?;
@@ -164,18 +165,24 @@ async fn mail_code_if(
         let mut conn = read_committed(&state.db).await?;
         let mut tx = conn.begin().await?;
         let account = queries::lock_account(&mut *tx, email.as_str()).await?;
-        if !account.as_ref().is_some_and(wanted) {
+        let Some(account) = account.filter(wanted) else {
             return Ok(Ok(None));
-        }
+        };
         let code = register::insert_new_code(&mut tx, state, &email, biz).await?;
         tx.commit().await?;
-        Ok(Ok(Some(code)))
+        Ok(Ok(Some((code, Locale::from_db(&account.locale)))))
     })
     .await?;
-    if let Some(code) = code {
+    if let Some((code, locale)) = code {
         send(
             state,
-            compose(&state.accounts.config, &email, &code.code, &ip.to_string()),
+            compose(
+                &state.accounts.config,
+                &email,
+                &code.code,
+                &ip.to_string(),
+                locale,
+            ),
         );
     }
     Ok(StatusCode::ACCEPTED)

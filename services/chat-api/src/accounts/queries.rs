@@ -2,6 +2,7 @@
 //! connection or a transaction). Parameters are always bound, never formatted in.
 
 use chrono::{DateTime, Utc};
+use paychat_common::locale::Locale;
 use sqlx::{FromRow, MySqlExecutor};
 
 use super::codes::BizType;
@@ -17,6 +18,7 @@ pub struct UserRow {
     pub can_conversation_times: i32,
     pub last_login_ip: Option<String>,
     pub create_time: DateTime<Utc>,
+    pub locale: String,
 }
 
 pub async fn find_user<'c>(
@@ -25,7 +27,7 @@ pub async fn find_user<'c>(
 ) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as::<_, UserRow>(
         "SELECT u.id, e.username AS email, u.nickname, u.description, u.role, \
-         u.can_conversation_times, u.last_login_ip, u.create_time \
+         u.can_conversation_times, u.last_login_ip, u.create_time, u.locale \
          FROM chat_user u \
          JOIN chat_user_binding b ON b.user_id = u.id AND b.binding_type = 'email' \
          JOIN chat_user_binding_email e ON e.id = b.user_binding_email_id \
@@ -44,11 +46,13 @@ pub struct Account {
     pub password: String,
     pub verified: bool,
     pub role: String,
+    /// The user's language (`Locale`), for the mail sent to this address.
+    pub locale: String,
 }
 
 macro_rules! account_sql {
     () => {
-        "SELECT e.id AS binding_email_id, b.user_id, e.password, e.verified, u.role \
+        "SELECT e.id AS binding_email_id, b.user_id, e.password, e.verified, u.role, u.locale \
          FROM chat_user_binding_email e \
          JOIN chat_user_binding b ON b.user_binding_email_id = e.id AND b.binding_type = 'email' \
          JOIN chat_user u ON u.id = b.user_id \
@@ -82,11 +86,13 @@ pub async fn insert_user<'c>(
     id: i64,
     nickname: &str,
     role: &str,
+    locale: Locale,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO chat_user (id, nickname, role) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO chat_user (id, nickname, role, locale) VALUES (?, ?, ?, ?)")
         .bind(id)
         .bind(nickname)
         .bind(role)
+        .bind(locale.as_str())
         .execute(db)
         .await
         .map(|_| ())
@@ -168,6 +174,19 @@ pub async fn set_description<'c>(
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE chat_user SET description = ? WHERE id = ?")
         .bind(description)
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+pub async fn set_locale<'c>(
+    db: impl MySqlExecutor<'c>,
+    user_id: i64,
+    locale: Locale,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE chat_user SET locale = ? WHERE id = ?")
+        .bind(locale.as_str())
         .bind(user_id)
         .execute(db)
         .await

@@ -3,11 +3,12 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use paychat_common::auth::Role;
 use paychat_common::http::ClientIp;
+use paychat_common::locale::Locale;
 use paychat_common::{ApiError, Json};
 use serde::Deserialize;
 use sqlx::Connection;
@@ -15,7 +16,7 @@ use utoipa::IntoParams;
 
 use super::codes::{self, BizType, NewCode};
 use super::domain::{Email, Nickname, Password};
-use super::types::{EmailRequest, RegisterRequest, RegisterResponse, role_from_db};
+use super::types::{EmailRequest, RegisterRequest, RegisterResponse, parse_locale, role_from_db};
 use super::{
     MailCodeResponses, mail_code_if, mail_limits, mailer, queries, read_committed, retrying, send,
 };
@@ -40,6 +41,7 @@ use crate::state::AppState;
 pub async fn register(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Json(body): Json<RegisterRequest>,
 ) -> Result<(StatusCode, Json<RegisterResponse>), ApiError> {
     let config = &state.accounts.config;
@@ -57,15 +59,23 @@ pub async fn register(
         ),
         _ => None,
     };
+    let locale = match body.locale.as_deref().map(str::trim) {
+        Some(l) if !l.is_empty() => parse_locale(l)?,
+        _ => headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Locale::from_accept_language)
+            .unwrap_or_default(),
+    };
     mail_limits(&state, &email, ip).await?;
     let hash = state.accounts.hasher.hash(password.expose()).await?;
 
     let (user_id, code) =
-        retrying(|| register_tx(&state, &email, &hash, nickname.as_ref())).await?;
+        retrying(|| register_tx(&state, &email, &hash, nickname.as_ref(), locale)).await?;
     tracing::info!(user_id, "registration email queued");
     send(
         &state,
-        mailer::verification(config, &email, &code.code, &ip.to_string()),
+        mailer::verification(config, &email, &code.code, &ip.to_string(), locale),
     );
     Ok((
         StatusCode::CREATED,
@@ -81,6 +91,7 @@ async fn register_tx(
     email: &Email,
     password_hash: &str,
     nickname: Option<&Nickname>,
+    locale: Locale,
 ) -> Result<Result<(i64, NewCode), ApiError>, sqlx::Error> {
     let ids = &state.ids;
     let mut conn = read_committed(&state.db).await?;
@@ -101,6 +112,8 @@ async fn register_tx(
             if let Some(nickname) = nickname {
                 queries::set_nickname(&mut *tx, account.user_id, nickname.as_str()).await?;
             }
+            // The link goes out in the language of this registration.
+            queries::set_locale(&mut *tx, account.user_id, locale).await?;
             let role = state.accounts.role_for(email, role_from_db(&account.role));
             if role == Role::Admin && account.role != "admin" {
                 queries::set_role(&mut *tx, account.user_id, role.as_str()).await?;
@@ -114,7 +127,8 @@ async fn register_tx(
                 .cloned()
                 .unwrap_or_else(|| Nickname::from_email(email));
             let role = state.accounts.role_for(email, Role::User);
-            queries::insert_user(&mut *tx, user_id, nickname.as_str(), role.as_str()).await?;
+            queries::insert_user(&mut *tx, user_id, nickname.as_str(), role.as_str(), locale)
+                .await?;
             queries::insert_binding_email(
                 &mut *tx,
                 binding_email_id,

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use paychat_common::auth::Role;
+use paychat_common::locale::Locale;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -20,6 +21,15 @@ pub struct User {
     pub last_login_ip: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// The user's language, `zh-CN` or `en`: their email is written in it.
+    pub locale: Locale,
+}
+
+/// A `locale` field of a request: `zh-CN` or `en` (any Chinese or English tag).
+pub fn parse_locale(value: &str) -> Result<Locale, paychat_common::ApiError> {
+    Locale::parse(value).ok_or_else(|| {
+        paychat_common::ApiError::field("invalid_request", "locale", "must be zh-CN or en")
+    })
 }
 
 pub fn role_from_db(role: &str) -> Role {
@@ -45,6 +55,7 @@ impl From<UserRow> for User {
             can_conversation_times: row.can_conversation_times,
             last_login_ip: row.last_login_ip,
             created_at: rfc3339(row.create_time),
+            locale: Locale::from_db(&row.locale),
         }
     }
 }
@@ -56,6 +67,10 @@ pub struct RegisterRequest {
     /// At most 16 characters; defaults to the address's local part.
     #[serde(default)]
     pub nickname: Option<String>,
+    /// `zh-CN` or `en` (the web app's language); without it, the request's
+    /// `Accept-Language` decides, else `en`.
+    #[serde(default)]
+    pub locale: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,6 +112,9 @@ pub struct UpdateMeRequest {
     /// At most 64 characters; empty clears it.
     #[serde(default)]
     pub description: Option<String>,
+    /// `zh-CN` or `en`: the language of the user's email.
+    #[serde(default)]
+    pub locale: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod accounts_load;
+mod accounts_locale;
 mod accounts_me;
 mod accounts_security;
 mod accounts_support;
