@@ -15,11 +15,10 @@ use crate::amqp::Broker;
 use crate::config::Config;
 use crate::orders::writer::OrderWriter;
 use crate::payments::Payments;
-use crate::payments::gateway::{GatewayClient, GatewayPayment};
+use crate::payments::gateway::{GatewayClient, GatewayPayment, PaymentPort};
 use crate::payments::mail::Mailer;
 use crate::state::AppState;
 use crate::stock::{Stock, reconcile};
-use crate::timeouts::payment::PaymentPort;
 use crate::{admin, codes, orders, payments, products, timeouts};
 
 #[derive(OpenApi)]
@@ -37,16 +36,22 @@ pub struct Application {
 impl Application {
     /// The service with its real payment side: the gateway.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let port = GatewayPayment::default();
-        let cell = port.state.clone();
-        let app = Self::build_with(config, Arc::new(port)).await?;
-        let _ = cell.set(app.state.clone());
-        Ok(app)
+        Self::assemble(config, None).await
     }
 
     /// The same, with the payment side given (tests pass their own).
     pub async fn build_with(config: Config, payment: Arc<dyn PaymentPort>) -> anyhow::Result<Self> {
+        Self::assemble(config, Some(payment)).await
+    }
+
+    async fn assemble(
+        config: Config,
+        payment: Option<Arc<dyn PaymentPort>>,
+    ) -> anyhow::Result<Self> {
         let infra = Infra::connect(&config.common).await?;
+        let gateway = Arc::new(GatewayClient::new(&config.payments)?);
+        let payment = payment
+            .unwrap_or_else(|| Arc::new(GatewayPayment::new(gateway.clone(), infra.db.clone())));
         let readiness = infra.readiness();
         let stock = Stock::new(infra.redis.clone(), infra.keys.clone());
         let broker = Broker::new(&config);
@@ -64,7 +69,7 @@ impl Application {
             outbox_wake: Arc::new(Notify::new()),
             payment,
             payments: Arc::new(Payments {
-                gateway: Arc::new(GatewayClient::new(&config.payments)?),
+                gateway,
                 mailer: Mailer::new(&config.payments)?,
             }),
             config: Arc::new(config),

@@ -14,8 +14,8 @@ use tokio::sync::Notify;
 use crate::amqp::Broker;
 use crate::config::Config;
 use crate::orders::writer::OrderWriter;
+use crate::payments::gateway::PaymentPort;
 use crate::stock::Stock;
-use crate::timeouts::payment::PaymentPort;
 
 #[derive(Clone)]
 pub struct AppState {

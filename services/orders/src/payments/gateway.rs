@@ -1,7 +1,8 @@
-//! The sealed client of the payment gateway, and the real [`PaymentPort`]:
-//! query and close every pay attempt of an order at Alipay through it.
+//! The sealed client of the payment gateway, and the payment port the close
+//! of an unpaid order asks first ([`PaymentPort`]): [`GatewayPayment`] queries
+//! and closes every pay attempt of an order at Alipay through the client.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,10 +17,8 @@ use serde::de::DeserializeOwned;
 use sqlx::MySqlPool;
 
 use super::config::PaymentsConfig;
-use super::fulfil::{Payment, fulfil};
+use super::fulfil::Payment;
 use super::queries;
-use crate::state::AppState;
-use crate::timeouts::payment::{PaymentPort, TradeState};
 
 /// No usable answer from the gateway: the outcome is unknown.
 #[derive(Debug, thiserror::Error)]
@@ -166,59 +165,76 @@ pub enum OrderTrades {
     None,
 }
 
-/// The payment side of the timeout path, through the gateway. A trade Alipay
-/// reports paid is fulfilled right here, so the order completes instead of
-/// closing. The service's state is set into `state` once it exists.
-#[derive(Default)]
+/// What the payment provider knows of an order's trades.
+#[derive(Debug, Clone)]
+pub enum TradeState {
+    /// No trade at the provider (the QR code was never scanned): `ACQ.TRADE_NOT_EXIST`.
+    NotExist,
+    /// Scanned, not paid yet.
+    WaitingForPayment,
+    /// Paid: the order must be fulfilled, never closed.
+    Paid(Payment),
+    /// Closed at the provider.
+    Closed,
+}
+
+/// The payment side as closing an unpaid order sees it: ask before closing.
+#[async_trait]
+pub trait PaymentPort: Send + Sync + 'static {
+    /// The state of the order's trade(s) at the provider; only asks.
+    async fn query_trade(&self, order_id: i64) -> anyhow::Result<TradeState>;
+    /// Closes the order's trade so it can no longer be paid.
+    async fn close_trade(&self, order_id: i64) -> anyhow::Result<()>;
+}
+
+/// No payment provider, for tests that need no gateway: no trade ever exists
+/// (what Alipay answers before a buyer scans), closing is a no-op.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoPayment;
+
+#[async_trait]
+impl PaymentPort for NoPayment {
+    async fn query_trade(&self, _order_id: i64) -> anyhow::Result<TradeState> {
+        Ok(TradeState::NotExist)
+    }
+
+    async fn close_trade(&self, _order_id: i64) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// The payment port through the gateway: queries and closes every pay
+/// attempt of an order at Alipay.
 pub struct GatewayPayment {
-    pub state: Arc<OnceLock<AppState>>,
+    gateway: Arc<GatewayClient>,
+    db: MySqlPool,
 }
 
 impl GatewayPayment {
-    fn state(&self) -> anyhow::Result<&AppState> {
-        self.state
-            .get()
-            .context("the payment port is not wired yet")
+    pub fn new(gateway: Arc<GatewayClient>, db: MySqlPool) -> Self {
+        Self { gateway, db }
     }
 }
 
 #[async_trait]
 impl PaymentPort for GatewayPayment {
     async fn query_trade(&self, order_id: i64) -> anyhow::Result<TradeState> {
-        let state = self.state()?;
-        Ok(
-            match state
-                .payments
-                .gateway
-                .order_trades(&state.db, order_id)
-                .await?
-            {
-                OrderTrades::Paid(t) => {
-                    let payment = Payment {
-                        order_id,
-                        out_trade_no: t.out_trade_no.clone(),
-                        trade_no: t.trade_no.clone(),
-                        amount: t.total_amount,
-                        buyer_account: t.buyer_account.clone(),
-                    };
-                    let outcome = fulfil(state, &payment).await?;
-                    tracing::info!(order_id, outcome = ?outcome, "paid order found while settling; fulfilled");
-                    TradeState::Paid {
-                        amount: t.total_amount,
-                        paid_at: Utc::now(),
-                        buyer_account: t.buyer_account,
-                    }
-                }
-                OrderTrades::Waiting(_) => TradeState::WaitingForPayment,
-                OrderTrades::None => TradeState::NotExist,
-            },
-        )
+        Ok(match self.gateway.order_trades(&self.db, order_id).await? {
+            OrderTrades::Paid(t) => TradeState::Paid(Payment {
+                order_id,
+                out_trade_no: t.out_trade_no,
+                trade_no: t.trade_no,
+                amount: t.total_amount,
+                buyer_account: t.buyer_account,
+            }),
+            OrderTrades::Waiting(_) => TradeState::WaitingForPayment,
+            OrderTrades::None => TradeState::NotExist,
+        })
     }
 
     async fn close_trade(&self, order_id: i64) -> anyhow::Result<()> {
-        let state = self.state()?;
-        let gateway = &state.payments.gateway;
-        for out_trade_no in queries::attempts(&state.db, order_id).await? {
+        let gateway = &self.gateway;
+        for out_trade_no in queries::attempts(&self.db, order_id).await? {
             match gateway.close(&out_trade_no).await? {
                 // Never scanned: nothing exists to close.
                 Reply::Ok { .. } | Reply::TradeNotExist => {}

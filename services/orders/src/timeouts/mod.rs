@@ -5,7 +5,6 @@
 pub mod consumer;
 pub mod message;
 pub mod outbox;
-pub mod payment;
 
 use std::time::Duration;
 
@@ -13,9 +12,10 @@ use chrono::Utc;
 
 use crate::orders::close::{Closed, close_order};
 use crate::orders::queries;
+use crate::payments::fulfil::fulfil;
+use crate::payments::gateway::TradeState;
 use crate::state::AppState;
 use message::TimeoutMessage;
-use payment::TradeState;
 
 /// What became of an unpaid order after asking the payment side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,17 +25,21 @@ pub enum Settled {
     Paid,
 }
 
-/// Asks the payment side first, then closes the order unless it was paid.
+/// Asks the payment side first: a trade paid at the provider but not here
+/// yet is fulfilled (so the order completes instead of closing), a waiting
+/// one is closed there, and then the order is closed.
 pub async fn settle_with_payment(
     state: &AppState,
     order_id: i64,
     reason: &str,
 ) -> anyhow::Result<Settled> {
     match state.payment.query_trade(order_id).await? {
-        TradeState::Paid { .. } => {
+        TradeState::Paid(payment) => {
+            let outcome = fulfil(state, &payment).await?;
             tracing::warn!(
                 order_id,
-                "order paid at the provider but not here yet; left for fulfilment"
+                outcome = ?outcome,
+                "order paid at the provider but not here yet; fulfilled while settling"
             );
             return Ok(Settled::Paid);
         }

@@ -11,7 +11,7 @@ use paychat_common::testing;
 use paychat_orders::app::Application;
 use paychat_orders::config::Config;
 use paychat_orders::state::AppState;
-use paychat_orders::timeouts::payment::{NoPayment, PaymentPort};
+use paychat_orders::payments::gateway::{NoPayment, PaymentPort};
 use serde_json::{Value, json};
 
 pub const AMQP_TEST_URL: &str = "amqp://paychat:paychat@127.0.0.1:35672/paychat_test";

@@ -5,7 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
-use paychat_orders::timeouts::payment::{PaymentPort, TradeState};
+use paychat_orders::payments::gateway::{PaymentPort, TradeState};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
