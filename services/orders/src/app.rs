@@ -1,7 +1,7 @@
 //! Builds the service: connections, state, routes, the bound listener, and the
 //! background workers (outbox relay, timeout consumer, sweeper, payment
-//! consumer, payment reconciliation, stock reconciliation), run beside HTTP by
-//! `paychat_common::service`.
+//! consumer, fulfilment retry, payment reconciliation, stock reconciliation),
+//! run beside HTTP by `paychat_common::service`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,6 +119,10 @@ impl Application {
             Worker::new("timeout consumer", timeouts::consumer::run(state.clone())),
             Worker::new("sweeper", timeouts::sweeper(state.clone())),
             Worker::new("payment consumer", payments::consumer::run(state.clone())),
+            Worker::new(
+                "fulfilment retry",
+                payments::fulfil::retry::run(state.clone()),
+            ),
             Worker::new(
                 "payment reconciliation",
                 payments::reconcile::run(state.clone()),

@@ -20,8 +20,6 @@ use crate::state::AppState;
 
 /// Runs for the life of the process, reconnecting after broker failures.
 pub async fn run(state: AppState) {
-    // The job that retries what this consumer parks lives and dies with it.
-    tokio::spawn(retry::run(state.clone()));
     let consumer = Consumer {
         name: "payment",
         queue: succeeded_queue(&state.config.common.amqp_prefix),
