@@ -94,7 +94,8 @@ async fn place(
             Ok(Placement {
                 room_id,
                 new_room: false,
-                parent: tail,
+                // An edited or regenerated first question starts over at the root.
+                parent: if request.from_root { None } else { tail },
             })
         }
         None => Ok(Placement {

@@ -54,6 +54,11 @@ pub struct CompletionRequest {
     pub room_id: Option<String>,
     pub parent_message_id: Option<String>,
     pub model: Option<String>,
+    /// With `room_id` and no `parent_message_id`: the question starts a new
+    /// thread at the room's root (an edited or regenerated first question)
+    /// instead of following the room's latest answer.
+    #[serde(default)]
+    pub from_root: bool,
 }
 
 /// First event of the stream.

@@ -92,6 +92,20 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct RoomListQuery {
+    /// 1..=100, default 20.
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page (of the same search).
+    cursor: Option<String>,
+    /// Only rooms whose title contains this text (case ignored; at most 100
+    /// characters; blank means no filter).
+    q: Option<String>,
+}
+
+/// The longest search text, as long as a title can be renamed to.
+const SEARCH_MAX: usize = 100;
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RenameRoom {
     title: String,
@@ -115,17 +129,25 @@ fn parse_room_cursor(text: &str) -> Result<(DateTime<Utc>, i64), ApiError> {
     Ok((at, parse_id(id)?))
 }
 
-#[utoipa::path(get, path = "/api/chat/rooms", tag = "chat", params(ListQuery),
-    responses((status = 200, body = RoomPage), (status = 401)))]
+#[utoipa::path(get, path = "/api/chat/rooms", tag = "chat", params(RoomListQuery),
+    responses((status = 200, body = RoomPage), (status = 400), (status = 401)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<RoomListQuery>,
 ) -> Result<axum::Json<RoomPage>, ApiError> {
     let page = PageQuery::new(query.limit, query.cursor.as_deref())?;
     let after = page.cursor.as_deref().map(parse_room_cursor).transpose()?;
+    let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if search.is_some_and(|q| q.chars().count() > SEARCH_MAX) {
+        return Err(ApiError::field(
+            "invalid_request",
+            "q",
+            "must be at most 100 characters",
+        ));
+    }
     let mut conn = state.db.acquire().await?;
-    let rows = queries::page(&mut conn, user.user_id, after, page.limit + 1).await?;
+    let rows = queries::page(&mut conn, user.user_id, search, after, page.limit + 1).await?;
     let (rows, more) = page.split(rows);
     let next_cursor = more.then(|| rows.last().map(room_cursor)).flatten();
     Ok(axum::Json(RoomPage {

@@ -43,20 +43,27 @@ pub async fn find(
 }
 
 /// Newest activity first; the cursor is the last row's (update_time, id).
+/// With `title_has`, only rooms whose title contains it (case ignored, as
+/// the column's collation compares).
 pub async fn page(
     conn: &mut MySqlConnection,
     user_id: i64,
+    title_has: Option<&str>,
     after: Option<(DateTime<Utc>, i64)>,
     limit: u32,
 ) -> sqlx::Result<Vec<RoomRow>> {
     let (time, id) = after.map_or((None, None), |(t, id)| (Some(t), Some(id)));
+    let pattern = title_has.map(|text| format!("%{}%", escape_like(text)));
     sqlx::query_as(
         "SELECT id, title, create_time, update_time FROM chat_room \
          WHERE user_id = ? AND is_deleted = 0 \
+           AND (? IS NULL OR title LIKE ? ESCAPE '!') \
            AND (? IS NULL OR update_time < ? OR (update_time = ? AND id < ?)) \
          ORDER BY update_time DESC, id DESC LIMIT ?",
     )
     .bind(user_id)
+    .bind(&pattern)
+    .bind(&pattern)
     .bind(time)
     .bind(time)
     .bind(time)
@@ -64,6 +71,18 @@ pub async fn page(
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+/// `text` as a LIKE pattern matching it literally (`!` escapes).
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            out.push('!');
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub async fn rename(

@@ -720,3 +720,69 @@ async fn a_stream_outlives_the_request_timeout_and_silence_gets_keep_alives() {
     );
     assert!(text.contains("event: error"), "{text}");
 }
+
+/// The contents the model was sent for the exchange asked with `prompt`.
+async fn context_of(t: &ChatTest, prompt: &str) -> Vec<String> {
+    let got = t.llm.received(prompt).await;
+    got.last().unwrap()["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_answer_is_regenerated_and_a_question_edited_from_the_same_parent() {
+    let t = spawn_chat().await;
+    let user = t.user(5).await;
+    let first = marker("regen first");
+    let s1 = t.ask(&user, &first, None).await;
+    let room = id_of(s1.event("meta"), "room_id");
+    let a1 = id_of(s1.event("meta"), "answer_id");
+    let second = marker("regen second");
+    let s2 = t.ask(&user, &second, Some(&room)).await;
+    let a2 = id_of(s2.event("meta"), "answer_id");
+
+    // Regenerating the second answer: the same question from the same parent
+    // (the first answer), a new exchange that does not see the old answer.
+    let again = t
+        .stream(
+            &user,
+            json!({ "prompt": second, "room_id": room, "parent_message_id": a1 }),
+        )
+        .await;
+    assert_eq!(again.names().last(), Some(&"done"), "{again:?}");
+    let q = saved(&t, &id_of(again.event("meta"), "question_id")).await;
+    assert_eq!(q.parent_message_id.as_deref(), Some(a1.as_str()));
+    let context = context_of(&t, &second).await;
+    assert_eq!(context.len(), 3, "{context:?}");
+    assert_eq!(context[0], first);
+    assert!(!context.iter().any(|c| c.contains(&a2)));
+
+    // Editing the first question: a new thread from the room's root, which
+    // sees nothing said before it.
+    let edited = marker("regen first, edited");
+    let s3 = t
+        .stream(
+            &user,
+            json!({ "prompt": edited, "room_id": room, "from_root": true }),
+        )
+        .await;
+    assert_eq!(s3.names().last(), Some(&"done"), "{s3:?}");
+    assert_eq!(id_of(s3.event("meta"), "room_id"), room);
+    let q = saved(&t, &id_of(s3.event("meta"), "question_id")).await;
+    assert_eq!(q.parent_message_id, None);
+    assert_eq!(context_of(&t, &edited).await, vec![edited]);
+
+    // Each is one exchange, charged one chat time.
+    assert_eq!(t.times(&user).await, 1);
+    // Without from_root a question in a room still follows its latest answer.
+    let next = marker("regen next");
+    let s4 = t.ask(&user, &next, Some(&room)).await;
+    let q = saved(&t, &id_of(s4.event("meta"), "question_id")).await;
+    assert_eq!(
+        q.parent_message_id.as_deref(),
+        Some(id_of(s3.event("meta"), "answer_id").as_str())
+    );
+}

@@ -192,3 +192,46 @@ async fn another_users_room_is_not_found() {
         404
     );
 }
+
+#[tokio::test]
+async fn rooms_are_searched_by_title() {
+    let t = spawn_chat().await;
+    let user = t.user(0).await;
+    let other = t.user(0).await;
+    insert_room(&t, &user, 9_100_001, "Cats and DOGS", 5).await;
+    insert_room(&t, &user, 9_100_002, "Dog training", 4).await;
+    insert_room(&t, &user, 9_100_003, "100% juice_x", 3).await;
+    insert_room(&t, &user, 9_100_004, "100 juices", 2).await;
+    insert_room(&t, &other, 9_100_005, "dog of someone else", 1).await;
+
+    // Case does not matter; newest first, as without a search.
+    assert_eq!(
+        titles(&page(&t, &user, "?q=dog").await),
+        ["Dog training", "Cats and DOGS"]
+    );
+    // % and _ are plain characters, not wildcards.
+    assert_eq!(
+        titles(&page(&t, &user, "?q=100%25").await),
+        ["100% juice_x"]
+    );
+    assert_eq!(titles(&page(&t, &user, "?q=_").await), ["100% juice_x"]);
+    assert_eq!(titles(&page(&t, &user, "?q=%20%20").await).len(), 4);
+    assert!(titles(&page(&t, &user, "?q=nothing").await).is_empty());
+
+    // Pages of a search carry on with the search.
+    let first = page(&t, &user, "?q=DOG&limit=1").await;
+    assert_eq!(titles(&first), ["Dog training"]);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let second = page(&t, &user, &format!("?q=DOG&limit=1&cursor={cursor}")).await;
+    assert_eq!(titles(&second), ["Cats and DOGS"]);
+    assert!(second["next_cursor"].is_null());
+
+    let res = t
+        .get(&user, &format!("/api/chat/rooms?q={}", "x".repeat(101)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "invalid_request");
+}
