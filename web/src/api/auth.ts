@@ -1,9 +1,11 @@
 /** Accounts: register, verify, login, logout, password reset (chat-api). */
 import { request } from './http'
 import type { LoginResponse, RegisterResponse } from './types'
+import { useI18n, type Locale } from '@/locales'
 
-export function register(body: { email: string; password: string; nickname?: string }): Promise<RegisterResponse> {
-  return request('/api/auth/register', { method: 'POST', body })
+/** Registers in the UI's current language unless told otherwise: the account's email is written in it. */
+export function register(body: { email: string; password: string; nickname?: string; locale?: Locale }): Promise<RegisterResponse> {
+  return request('/api/auth/register', { method: 'POST', body: { ...body, locale: body.locale ?? useI18n().locale.value } })
 }
 
 export function resendVerification(email: string): Promise<void> {

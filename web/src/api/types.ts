@@ -11,6 +11,8 @@ export interface User {
   can_conversation_times: number
   last_login_ip: string | null
   created_at: string
+  /** The language of the user's email; absent from older servers. */
+  locale?: 'zh-CN' | 'en'
 }
 
 export interface LoginResponse {

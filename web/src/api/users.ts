@@ -1,12 +1,13 @@
 /** The signed-in user's profile (chat-api). */
 import { PAGE_SIZE, pageOf, request } from './http'
 import type { Page, TimesEntry, User } from './types'
+import type { Locale } from '@/locales'
 
 export function getMe(): Promise<User> {
   return request('/api/users/me')
 }
 
-export function updateMe(body: { nickname?: string; description?: string }): Promise<User> {
+export function updateMe(body: { nickname?: string; description?: string; locale?: Locale }): Promise<User> {
   return request('/api/users/me', { method: 'PATCH', body })
 }
 

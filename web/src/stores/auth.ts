@@ -1,9 +1,10 @@
 /** Who is signed in: the bearer token (kept in localStorage) and the current user. */
 import { defineStore } from 'pinia'
-import { computed, ref } from 'vue'
+import { computed, ref, watch } from 'vue'
 import * as authApi from '@/api/auth'
-import { getMe } from '@/api/users'
+import { getMe, updateMe } from '@/api/users'
 import type { User } from '@/api/types'
+import { useI18n, type Locale } from '@/locales'
 
 const TOKEN_KEY = 'paychat.token'
 
@@ -31,6 +32,18 @@ export const useAuthStore = defineStore('auth', () => {
   const isLoggedIn = computed(() => token.value !== null)
   const isAdmin = computed(() => user.value?.role === 'admin')
   const chatTimes = computed(() => user.value?.can_conversation_times ?? null)
+
+  /** The account keeps the UI's language, so its email is written in it; quiet on failure. */
+  function saveLocale(l: Locale): void {
+    const me = user.value
+    if (!token.value || !me || !me.locale || me.locale === l) return
+    updateMe({ locale: l })
+      .then((updated) => {
+        if (user.value?.id === updated.id) user.value = updated
+      })
+      .catch(() => {})
+  }
+  watch(useI18n().locale, saveLocale)
 
   async function login(email: string, password: string): Promise<User> {
     const res = await authApi.login({ email, password })
