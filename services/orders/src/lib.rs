@@ -11,3 +11,4 @@ pub mod products;
 pub mod state;
 pub mod stock;
 pub mod timeouts;
+pub mod wire;

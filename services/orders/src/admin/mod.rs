@@ -17,9 +17,10 @@ use crate::codes::generate::{CodeBatch, insert_codes};
 use crate::orders::types::OrderView;
 use crate::orders::{ListQuery as OrderListQuery, Page, list_page};
 use crate::products::queries;
-use crate::products::types::{ProductRow, ProductView, id_string};
+use crate::products::types::{ProductRow, ProductView};
 use crate::state::AppState;
 use crate::stock::reconcile::{self, Report};
+use crate::wire::id_string;
 
 pub const MAX_STOCK_PER_CALL: i64 = 100_000;
 

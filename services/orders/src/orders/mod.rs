@@ -1,11 +1,14 @@
 //! Orders: placing one (idempotent, one unpaid per user, stock reserved in
-//! Redis, one transaction with its timeout message in the outbox), listing,
-//! reading and closing them.
+//! Redis, one transaction with its timeout message in the outbox), listing
+//! and reading them. The buyer's close settles the payment first, so it is
+//! in `payments::close`; `close` here is the conditional update every close
+//! ends in.
 
 pub mod close;
 pub mod lock;
 pub mod queries;
 pub mod refunds;
+pub mod timeout_message;
 pub mod types;
 pub mod writer;
 
@@ -27,8 +30,8 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 use crate::stock::Reservation;
-use crate::timeouts::message::TimeoutMessage;
 use lock::UserLock;
+use timeout_message::TimeoutMessage;
 use types::{
     CreateOrderBody, IdempotencyKey, NewOrder, OrderList, OrderStatus, OrderType, OrderView,
 };
@@ -37,7 +40,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_order, list_orders))
         .routes(routes!(get_order))
-        .routes(routes!(close_order))
 }
 
 /// What can go wrong with an order, in API.md's codes.
@@ -125,7 +127,7 @@ pub async fn load_view(state: &AppState, order_id: i64) -> Result<Option<OrderVi
     };
     let items = queries::items(&state.db, &[order_id]).await?;
     let mut view = OrderView::new(&row, &items);
-    view.qr_code = crate::payments::current_qrs(state, &[order_id])
+    view.qr_code = queries::current_qrs(&state.db, &[order_id], Utc::now().naive_utc())
         .await?
         .remove(&order_id);
     view.refund = refunds::of_orders(&state.db, &[order_id])
@@ -405,7 +407,7 @@ pub async fn list_page(
     rows.truncate(page.limit as usize);
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let items = queries::items(&state.db, &ids).await?;
-    let mut qrs = crate::payments::current_qrs(state, &ids).await?;
+    let mut qrs = queries::current_qrs(&state.db, &ids, Utc::now().naive_utc()).await?;
     let mut refunded = refunds::of_orders(&state.db, &ids).await?;
     let mut closed = close::reasons(&state.db, &ids).await?;
     Ok(OrderList {
@@ -436,7 +438,7 @@ async fn list_orders(
     Ok(Json(list_page(&state, Some(user.user_id), &page).await?))
 }
 
-async fn own_order(
+pub async fn own_order(
     state: &AppState,
     user: &AuthUser,
     id: &str,
@@ -458,35 +460,12 @@ async fn get_order(
     let row = own_order(&state, &user, &id).await?;
     let items = queries::items(&state.db, &[row.id]).await?;
     let mut view = OrderView::new(&row, &items);
-    view.qr_code = crate::payments::current_qrs(&state, &[row.id])
+    view.qr_code = queries::current_qrs(&state.db, &[row.id], Utc::now().naive_utc())
         .await?
         .remove(&row.id);
     view.refund = refunds::of_orders(&state.db, &[row.id])
         .await?
         .remove(&row.id);
     view.close_reason = close::reasons(&state.db, &[row.id]).await?.remove(&row.id);
-    Ok(Json(view))
-}
-
-/// Closes my unpaid order and returns its stock.
-#[utoipa::path(post, path = "/api/orders/{id}/close", responses((status = 200, body = OrderView), (status = 404), (status = 409)))]
-async fn close_order(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Path(id): Path<String>,
-) -> Result<Json<OrderView>, OrderError> {
-    let row = own_order(&state, &user, &id).await?;
-    if !row.status().is_unpaid() {
-        return Err(OrderError::NotClosable);
-    }
-    // Ask the payment side first: a buyer who already paid must not lose the order.
-    crate::timeouts::settle_with_payment(&state, row.id, close::BY_BUYER).await?;
-    let view = load_view(&state, row.id)
-        .await?
-        .ok_or(OrderError::NotFound)?;
-    // Closed by us or, a moment earlier, by its timeout: either way it is closed.
-    if view.status != OrderStatus::Closed {
-        return Err(OrderError::NotClosable);
-    }
     Ok(Json(view))
 }

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use sqlx::{MySqlExecutor, QueryBuilder};
 
 use super::types::RefundView;
-use crate::payments::fulfil::pay_status::REFUNDED;
+use super::types::pay_status::REFUNDED;
 
 /// Per order among `order_ids` with a refund: the total refunded and the time of the last one.
 pub async fn of_orders(

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::products::types::{id_from_string_or_number, id_string};
+use crate::wire::{id_from_string_or_number, id_string};
 use paychat_common::ApiError;
 
 /// `chat_order.status`.
@@ -78,7 +78,9 @@ impl OrderType {
 /// `chat_order_history.pay_status`.
 pub mod pay_status {
     pub const PAYING: i8 = 0;
+    pub const PAID: i8 = 1;
     pub const CLOSED: i8 = 3;
+    pub const REFUNDED: i8 = 4;
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -16,15 +16,9 @@ use super::mail::BoughtCode;
 use super::queries::{self, PaidHistory};
 use crate::codes::code::RedemptionCode;
 use crate::orders::queries as order_queries;
-use crate::orders::types::{ItemRow, OrderRow, OrderStatus};
+use crate::orders::types::{ItemRow, OrderRow, OrderStatus, pay_status};
 use crate::state::AppState;
 use crate::stock::Reservation;
-
-/// `chat_order_history.pay_status` values this module writes.
-pub mod pay_status {
-    pub const PAID: i8 = 1;
-    pub const REFUNDED: i8 = 4;
-}
 
 /// A payment Alipay confirmed (notify event or query).
 #[derive(Debug, Clone)]

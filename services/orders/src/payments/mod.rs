@@ -1,7 +1,9 @@
 //! Payment: `POST /api/orders/{id}/pay` (a QR code through the gateway's sealed
-//! precreate), the real payment port of the timeout path, fulfilment of paid
-//! orders from the gateway's events, and reconciliation of lost notifies.
+//! precreate) and `POST /api/orders/{id}/close` (settled at Alipay first), the
+//! payment port every close asks, fulfilment of paid orders from the
+//! gateway's events, and reconciliation of lost notifies.
 
+pub mod close;
 pub mod config;
 pub mod consumer;
 pub mod fulfil;
@@ -9,8 +11,7 @@ pub mod gateway;
 pub mod mail;
 pub mod queries;
 pub mod reconcile;
-
-use std::collections::HashMap;
+pub mod settle;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -35,7 +36,9 @@ pub struct Payments {
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(pay_order))
+    OpenApiRouter::new()
+        .routes(routes!(pay_order))
+        .routes(routes!(close::close_order))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,14 +93,6 @@ pub struct PayView {
     pub qr_code: String,
     /// When the QR code stops being payable.
     pub expires_at: DateTime<Utc>,
-}
-
-/// The current QR codes of unpaid orders, for the `order` JSON.
-pub async fn current_qrs(
-    state: &AppState,
-    order_ids: &[i64],
-) -> sqlx::Result<HashMap<i64, String>> {
-    queries::valid_qrs(&state.db, order_ids, Utc::now().naive_utc()).await
 }
 
 /// QR life in whole minutes: the rest of the order's window, 1..=120.

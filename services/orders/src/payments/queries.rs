@@ -1,8 +1,6 @@
 //! Payment SQL: pay attempts on `chat_order_history`, fulfilment's writes to
 //! orders, products and codes, and the reconciliation job's read.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use sqlx::{MySqlConnection, MySqlExecutor, QueryBuilder};
@@ -29,31 +27,6 @@ pub async fn valid_qr(
     .bind(now)
     .fetch_optional(db)
     .await
-}
-
-/// The valid QR codes of several unpaid orders (for the `order` JSON).
-pub async fn valid_qrs(
-    db: impl MySqlExecutor<'_>,
-    order_ids: &[i64],
-    now: NaiveDateTime,
-) -> sqlx::Result<HashMap<i64, String>> {
-    if order_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let mut qb = QueryBuilder::new(
-        "SELECT h.order_id, h.pay_qr_code FROM chat_order_history h \
-         JOIN chat_order o ON o.id = h.order_id AND o.status IN (0, 1) \
-         WHERE h.pay_attempt IS NOT NULL AND h.pay_qr_code IS NOT NULL AND h.qr_expire_time > ",
-    );
-    qb.push_bind(now).push(" AND h.order_id IN (");
-    let mut sep = qb.separated(", ");
-    for id in order_ids {
-        sep.push_bind(*id);
-    }
-    qb.push(") ORDER BY h.pay_attempt");
-    let rows: Vec<(i64, String)> = qb.build_query_as().fetch_all(db).await?;
-    // Later attempts come last and win.
-    Ok(rows.into_iter().collect())
 }
 
 /// The next attempt number: one past every attempt ever made, issued or retired.

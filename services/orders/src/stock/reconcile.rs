@@ -19,7 +19,7 @@ use super::Stock;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Difference {
-    #[serde(serialize_with = "crate::products::types::id_string")]
+    #[serde(serialize_with = "crate::wire::id_string")]
     #[schema(value_type = String)]
     pub product_id: i64,
     /// What Redis held (null: nothing).

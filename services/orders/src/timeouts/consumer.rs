@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use lapin::message::Delivery;
 
-use super::message::TimeoutMessage;
 use crate::amqp::attempts;
 use crate::amqp::broker::TIMEOUT_KEY;
 use crate::amqp::queue::{self, Consumer};
+use crate::orders::timeout_message::TimeoutMessage;
 use crate::state::AppState;
 
 /// Runs for the life of the process, reconnecting after broker failures.

@@ -3,51 +3,17 @@
 //! sweeper closes overdue orders whose message was lost.
 
 pub mod consumer;
-pub mod message;
 pub mod outbox;
 
 use std::time::Duration;
 
 use chrono::Utc;
 
-use crate::orders::close::{Closed, close_order};
+use crate::orders::close::Closed;
 use crate::orders::queries;
-use crate::payments::fulfil::fulfil;
-use crate::payments::gateway::TradeState;
+use crate::orders::timeout_message::TimeoutMessage;
+use crate::payments::settle::{Settled, settle_with_payment};
 use crate::state::AppState;
-use message::TimeoutMessage;
-
-/// What became of an unpaid order after asking the payment side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Settled {
-    Closed(Closed),
-    /// Paid at the provider: fulfilment settles it, it is never closed.
-    Paid,
-}
-
-/// Asks the payment side first: a trade paid at the provider but not here
-/// yet is fulfilled (so the order completes instead of closing), a waiting
-/// one is closed there, and then the order is closed.
-pub async fn settle_with_payment(
-    state: &AppState,
-    order_id: i64,
-    reason: &str,
-) -> anyhow::Result<Settled> {
-    match state.payment.query_trade(order_id).await? {
-        TradeState::Paid(payment) => {
-            let outcome = fulfil(state, &payment).await?;
-            tracing::warn!(
-                order_id,
-                outcome = ?outcome,
-                "order paid at the provider but not here yet; fulfilled while settling"
-            );
-            return Ok(Settled::Paid);
-        }
-        TradeState::WaitingForPayment => state.payment.close_trade(order_id).await?,
-        TradeState::NotExist | TradeState::Closed => {}
-    }
-    Ok(Settled::Closed(close_order(state, order_id, reason).await?))
-}
 
 /// A due timeout message.
 pub async fn on_timeout(state: &AppState, message: &TimeoutMessage) -> anyhow::Result<()> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::QueryBuilder;
 
-use super::message::TimeoutMessage;
+use crate::orders::timeout_message::TimeoutMessage;
 use crate::state::AppState;
 
 const BATCH: u32 = 200;

@@ -2,7 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use paychat_orders::orders::close::Closed;
-use paychat_orders::timeouts::Settled;
+use paychat_orders::payments::settle::Settled;
 
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -208,7 +208,7 @@ async fn a_buyers_close_racing_the_timeout_gives_stock_back_once() {
             let delay = Duration::from_micros(rand::random::<u64>() % 3000);
             let timeout = async {
                 tokio::time::sleep(delay).await;
-                paychat_orders::timeouts::settle_with_payment(
+                paychat_orders::payments::settle::settle_with_payment(
                     &app.state,
                     id.parse().unwrap(),
                     "payment window expired",

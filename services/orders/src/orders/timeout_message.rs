@@ -1,4 +1,5 @@
-//! The "close order N if still unpaid" message: a fixed kind and a version.
+//! The "close order N if still unpaid" message an order writes to the outbox
+//! with itself, for the timeout workers: a fixed kind and a version.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
