@@ -1,5 +1,5 @@
 /** Chat: models, rooms, messages and the streamed completion (chat-api). */
-import { ApiError, itemsOf, request, send } from './http'
+import { ApiError, itemsOf, pageOf, request, send } from './http'
 import { readEventStream } from './sse'
 import type {
   ChatMessage,
@@ -17,8 +17,9 @@ export async function listModels(): Promise<ChatModel[]> {
   return itemsOf(await request<Page<ChatModel> | ChatModel[]>('/api/chat/models'))
 }
 
-export async function listRooms(): Promise<Room[]> {
-  return itemsOf(await request<Page<Room> | Room[]>('/api/chat/rooms', { query: { limit: 100 } }))
+/** The newest rooms; with `q`, only those whose title contains it (the server searches every room). */
+export async function listRooms(q?: string): Promise<Room[]> {
+  return itemsOf(await request<Page<Room> | Room[]>('/api/chat/rooms', { query: { limit: 100, q: q?.trim() || undefined } }))
 }
 
 export async function listMessages(roomId: string): Promise<ChatMessage[]> {
@@ -27,6 +28,26 @@ export async function listMessages(roomId: string): Promise<ChatMessage[]> {
       query: { limit: 100 },
     }),
   )
+}
+
+/** Pages asked for at most while reading a whole conversation; a loop guard. */
+const MAX_MESSAGE_PAGES = 200
+
+/** Every message of a room, oldest first, following `next_cursor` (for an export). */
+export async function listAllMessages(roomId: string): Promise<ChatMessage[]> {
+  const all: ChatMessage[] = []
+  let cursor: string | null = null
+  for (let n = 0; n < MAX_MESSAGE_PAGES; n++) {
+    const page: { items: ChatMessage[]; next_cursor: string | null } = pageOf(
+      await request<Page<ChatMessage> | ChatMessage[]>(`/api/chat/rooms/${encodeURIComponent(roomId)}/messages`, {
+        query: { limit: 100, cursor },
+      }),
+    )
+    all.push(...page.items)
+    if (!page.next_cursor || page.next_cursor === cursor) break
+    cursor = page.next_cursor
+  }
+  return all
 }
 
 export function renameRoom(roomId: string, title: string): Promise<Room> {

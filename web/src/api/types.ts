@@ -59,6 +59,8 @@ export interface CompletionRequest {
   room_id?: string
   parent_message_id?: string
   model?: string
+  /** With room_id and no parent: start over at the room's root (an edited or regenerated first question). */
+  from_root?: boolean
 }
 
 export interface MetaEvent {

@@ -57,6 +57,8 @@ function fromServer(m: ChatMessage): UiMessage {
 export const useChatStore = defineStore('chat', () => {
   const rooms = ref<Room[]>([])
   const roomsLoading = ref(false)
+  /** The conversation search: the room list holds only titles containing it (blank: every room). */
+  const roomQuery = ref('')
   const currentRoomId = ref<string | null>(null)
   const messages = ref<UiMessage[]>([])
   const messagesLoading = ref(false)
@@ -83,10 +85,19 @@ export const useChatStore = defineStore('chat', () => {
   async function loadRooms(): Promise<void> {
     roomsLoading.value = true
     try {
-      rooms.value = await chatApi.listRooms()
+      const q = roomQuery.value
+      const list = await chatApi.listRooms(q)
+      // A newer search wins over this one.
+      if (q === roomQuery.value) rooms.value = list
     } finally {
       roomsLoading.value = false
     }
+  }
+
+  /** Lists the rooms whose title contains `q` (asked of the server, so every room is searched). */
+  async function searchRooms(q: string): Promise<void> {
+    roomQuery.value = q.trim()
+    await loadRooms()
   }
 
   async function openRoom(id: string): Promise<void> {
@@ -133,7 +144,11 @@ export const useChatStore = defineStore('chat', () => {
    * Sends a prompt and streams the answer into `messages`. Resolves when the stream ends;
    * returns 'recharge' when the user has no chat times left (nothing is added then).
    */
-  async function send(prompt: string, parentOverride?: string | null): Promise<'ok' | 'recharge' | 'busy'> {
+  async function send(
+    prompt: string,
+    parentOverride?: string | null,
+    opts: { fromRoot?: boolean } = {},
+  ): Promise<'ok' | 'recharge' | 'busy'> {
     const text = prompt.trim()
     if (!text || streaming.value) return 'busy'
     const auth = useAuthStore()
@@ -159,6 +174,7 @@ export const useChatStore = defineStore('chat', () => {
           room_id: startedInRoom ?? undefined,
           parent_message_id: parentId ?? undefined,
           model: selectedModel.value ?? undefined,
+          ...(opts.fromRoot && startedInRoom !== null && parentId === null ? { from_root: true } : {}),
         },
         {
           onMeta(m) {
@@ -230,6 +246,32 @@ export const useChatStore = defineStore('chat', () => {
     return send(answer.prompt, parentId)
   }
 
+  /** The question an answer replies to, if it is on the page. */
+  function questionOf(answer: UiMessage): UiMessage | undefined {
+    if (answer.parentId) {
+      const byId = messages.value.find((m) => m.role === 'user' && m.id === answer.parentId)
+      if (byId) return byId
+    }
+    const before = messages.value[messages.value.indexOf(answer) - 1]
+    return before?.role === 'user' ? before : undefined
+  }
+
+  /**
+   * Asks the question of `answer` again as a new exchange (one chat time), from the same parent
+   * as the original question; a room's first question starts over at the room's root.
+   */
+  async function regenerate(answer: UiMessage): Promise<'ok' | 'recharge' | 'busy'> {
+    const question = questionOf(answer)
+    if (streaming.value || !question || answer.role !== 'assistant') return 'busy'
+    return send(question.content, question.parentId, { fromRoot: true })
+  }
+
+  /** Sends an edited copy of `question` as a new exchange from the same parent as the original. */
+  async function editAndResend(question: UiMessage, text: string): Promise<'ok' | 'recharge' | 'busy'> {
+    if (streaming.value || question.role !== 'user' || !question.id) return 'busy'
+    return send(text, question.parentId, { fromRoot: true })
+  }
+
   function refreshChatTimes(): void {
     const auth = useAuthStore()
     auth.refreshChatTimes()
@@ -244,14 +286,15 @@ export const useChatStore = defineStore('chat', () => {
   function reset(): void {
     stop()
     rooms.value = []
+    roomQuery.value = ''
     messages.value = []
     currentRoomId.value = null
     needRecharge.value = false
   }
 
   return {
-    rooms, roomsLoading, currentRoomId, currentRoom, messages, messagesLoading, models, selectedModel,
+    rooms, roomsLoading, roomQuery, currentRoomId, currentRoom, messages, messagesLoading, models, selectedModel,
     streaming, needRecharge,
-    loadModels, selectModel, loadRooms, openRoom, newChat, renameRoom, deleteRoom, send, retry, stop, reset,
+    loadModels, selectModel, loadRooms, searchRooms, regenerate, editAndResend, openRoom, newChat, renameRoom, deleteRoom, send, retry, stop, reset,
   }
 })

@@ -1,5 +1,5 @@
 /**
- * Markdown to HTML for chat messages. Raw HTML in the source is escaped (html: false), links
+ * Markdown to HTML for chat messages. Each code block carries a copy button. Raw HTML in the source is escaped (html: false), links
  * are limited to safe schemes by markdown-it's validateLink, and code is highlighted with
  * highlight.js core plus a handful of languages to keep the bundle small.
  */
@@ -16,6 +16,7 @@ import xml from 'highlight.js/lib/languages/xml'
 import css from 'highlight.js/lib/languages/css'
 import go from 'highlight.js/lib/languages/go'
 import java from 'highlight.js/lib/languages/java'
+import { translate } from '@/locales'
 
 hljs.registerLanguage('bash', bash)
 hljs.registerLanguage('sh', bash)
@@ -50,7 +51,10 @@ const md: MarkdownIt = new MarkdownIt({
       body = md.utils.escapeHtml(code)
     }
     const label = language ? `<span class="code-lang">${md.utils.escapeHtml(language)}</span>` : ''
-    return `<pre class="hljs">${label}<code>${body}</code></pre>`
+    // The message component copies the <code> beside this button (one click handler for the answer).
+    const copy = md.utils.escapeHtml(translate('chat.copyCode'))
+    const button = `<button type="button" class="code-copy" data-testid="code-copy" aria-label="${copy}" title="${copy}">${md.utils.escapeHtml(translate('common.copy'))}</button>`
+    return `<pre class="hljs">${button}${label}<code>${body}</code></pre>`
   },
 })
 
