@@ -36,6 +36,8 @@ pub struct PaymentsConfig {
     pub smtp_tls: SmtpTls,
     pub smtp_timeout_ms: u64,
     pub mail_from: String,
+    /// Where the web app is; the codes email links to its My codes page.
+    pub web_base_url: String,
 }
 
 impl PaymentsConfig {
@@ -68,6 +70,11 @@ impl PaymentsConfig {
             c.payment_consumer_prefetch >= 1,
             "payment_consumer_prefetch",
             "must be at least 1",
+        );
+        p.check(
+            c.web_base_url.starts_with("http://") || c.web_base_url.starts_with("https://"),
+            "web_base_url",
+            "must be an http(s) URL such as http://localhost:8080",
         );
         p.into_result()?;
         Ok(c)

@@ -258,7 +258,7 @@ async fn send_codes(state: &AppState, user_id: i64, order_id: i64, codes: &[Boug
     if let Err(e) = state
         .payments
         .mailer
-        .send_codes(&state.db, &state.ids, &to, order_id, codes)
+        .send_codes(&state.db, &state.ids, &to, user_id, order_id, codes)
         .await
     {
         tracing::error!(

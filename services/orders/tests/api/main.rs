@@ -11,6 +11,7 @@ mod orders;
 mod pay_support;
 mod payment;
 mod payment_failures;
+mod payment_mail;
 mod products;
 mod stock_repair;
 mod timeouts;
