@@ -9,6 +9,7 @@ pub mod orders;
 pub mod payments;
 pub mod products;
 pub mod state;
+pub mod states;
 pub mod stock;
 pub mod timeouts;
 pub mod wire;

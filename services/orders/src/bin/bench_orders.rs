@@ -22,6 +22,8 @@ use paychat_common::redis::Keys;
 use paychat_common::testing;
 use paychat_orders::app::Application;
 use paychat_orders::config::Config;
+use paychat_orders::orders::types::OrderType;
+use paychat_orders::states::{OrderStatus, PayStatus};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sqlx::{MySqlPool, QueryBuilder};
@@ -166,12 +168,14 @@ async fn raw_mariadb(db: &MySqlPool, total: usize, concurrency: usize) -> anyhow
                 sqlx::query(
                     "INSERT INTO chat_order (id, user_id, total_amount, pay_amount, status, type, remark, \
                      expire_time, create_time, update_time) \
-                     VALUES (?, ?, ?, ?, 0, 0, NULL, UTC_TIMESTAMP(3) + INTERVAL 30 MINUTE, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
+                     VALUES (?, ?, ?, ?, ?, ?, NULL, UTC_TIMESTAMP(3) + INTERVAL 30 MINUTE, UTC_TIMESTAMP(3), UTC_TIMESTAMP(3))",
                 )
                 .bind(order_id)
                 .bind(user_id)
                 .bind(price)
                 .bind(price)
+                .bind(OrderStatus::AwaitingPayment)
+                .bind(OrderType::Normal)
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query(
@@ -185,11 +189,13 @@ async fn raw_mariadb(db: &MySqlPool, total: usize, concurrency: usize) -> anyhow
                 .await?;
                 sqlx::query(
                     "INSERT INTO chat_order_history (id, user_id, order_id, order_status, pay_status, total_amount, pay_amount, remark) \
-                     VALUES (?, ?, ?, 0, 0, ?, ?, 'order placed')",
+                     VALUES (?, ?, ?, ?, ?, ?, ?, 'order placed')",
                 )
                 .bind(order_id + 2)
                 .bind(user_id)
                 .bind(order_id)
+                .bind(OrderStatus::AwaitingPayment)
+                .bind(PayStatus::Paying)
                 .bind(price)
                 .bind(price)
                 .execute(&mut *tx)

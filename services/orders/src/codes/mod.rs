@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::orders::types::OrderStatus;
 use crate::state::AppState;
+use crate::states::OrderStatus;
 use code::RedemptionCode;
 
 pub fn router() -> OpenApiRouter<AppState> {

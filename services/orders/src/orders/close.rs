@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use sqlx::{MySqlExecutor, MySqlPool, QueryBuilder};
 
 use super::queries;
-use super::types::{CloseReason, OrderStatus, pay_status};
+use super::types::CloseReason;
 use crate::state::AppState;
+use crate::states::{OrderStatus, PayStatus};
 
 /// The history remark of an order the buyer closed.
 pub const BY_BUYER: &str = "closed by the buyer";
@@ -28,9 +29,9 @@ pub async fn reasons(
     let mut qb = QueryBuilder::new(
         "SELECT order_id, remark FROM chat_order_history WHERE is_deleted = 0 AND order_status = ",
     );
-    qb.push_bind(OrderStatus::Closed.code())
+    qb.push_bind(OrderStatus::Closed)
         .push(" AND pay_status = ")
-        .push_bind(pay_status::CLOSED)
+        .push_bind(PayStatus::Closed)
         .push(" AND order_id IN (");
     let mut sep = qb.separated(", ");
     for id in order_ids {
@@ -78,8 +79,8 @@ pub async fn close_order(state: &AppState, order_id: i64, reason: &str) -> anyho
         state.ids.next(),
         order.user_id,
         order_id,
-        OrderStatus::Closed.code(),
-        pay_status::CLOSED,
+        OrderStatus::Closed,
+        PayStatus::Closed,
         order.total_amount,
         reason,
     )

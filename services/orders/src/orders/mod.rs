@@ -29,12 +29,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
+use crate::states::OrderStatus;
 use crate::stock::Reservation;
 use lock::UserLock;
 use timeout_message::TimeoutMessage;
-use types::{
-    CreateOrderBody, IdempotencyKey, NewOrder, OrderList, OrderStatus, OrderType, OrderView,
-};
+use types::{CreateOrderBody, IdempotencyKey, NewOrder, OrderList, OrderType, OrderView};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -296,7 +295,7 @@ async fn place(
             id: order_id,
             user_id: user.user_id,
             total,
-            kind: kind.code(),
+            kind,
             remark: order.remark.clone(),
             expire_time,
             create_time,
@@ -366,21 +365,20 @@ pub struct ListQuery {
 }
 
 pub struct Page {
-    pub status: Option<i8>,
+    pub status: Option<OrderStatus>,
     pub before: Option<i64>,
     pub limit: u32,
 }
 
 impl Page {
     pub fn parse(q: &ListQuery) -> Result<Self, ApiError> {
-        let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
-            None => None,
-            Some(s) => Some(
-                OrderStatus::parse(s)
-                    .ok_or_else(|| ApiError::field("invalid_request", "status", "unknown status"))?
-                    .code(),
-            ),
-        };
+        let status =
+            match q.status.as_deref().filter(|s| !s.is_empty()) {
+                None => None,
+                Some(s) => Some(OrderStatus::parse(s).ok_or_else(|| {
+                    ApiError::field("invalid_request", "status", "unknown status")
+                })?),
+            };
         let before = match q.cursor.as_deref().filter(|s| !s.is_empty()) {
             None => None,
             Some(c) => Some(

@@ -7,7 +7,8 @@ use rust_decimal::Decimal;
 use sqlx::{MySql, MySqlConnection, MySqlExecutor, QueryBuilder};
 
 use super::timeout_message::TimeoutMessage;
-use super::types::{ItemRow, OrderRow, OrderStatus, pay_status};
+use super::types::{ItemRow, OrderRow, OrderType};
+use crate::states::{OrderStatus, PayStatus};
 
 const COLUMNS: &str = "id, user_id, total_amount, pay_amount, status, type, remark, pay_time, expire_time, create_time";
 
@@ -101,7 +102,7 @@ pub async fn items(db: impl MySqlExecutor<'_>, order_ids: &[i64]) -> sqlx::Resul
 pub async fn page(
     db: impl MySqlExecutor<'_>,
     user_id: Option<i64>,
-    status: Option<i8>,
+    status: Option<OrderStatus>,
     before: Option<i64>,
     limit: u32,
 ) -> sqlx::Result<Vec<OrderRow>> {
@@ -125,7 +126,7 @@ pub struct NewOrderRow {
     pub id: i64,
     pub user_id: i64,
     pub total: Decimal,
-    pub kind: i8,
+    pub kind: OrderType,
     pub remark: Option<String>,
     pub expire_time: NaiveDateTime,
     pub create_time: NaiveDateTime,
@@ -167,7 +168,7 @@ pub async fn insert_orders(
             .push_bind(o.user_id)
             .push_bind(o.total)
             .push_bind(o.total)
-            .push_bind(OrderStatus::AwaitingPayment.code())
+            .push_bind(OrderStatus::AwaitingPayment)
             .push_bind(o.kind)
             .push_bind(o.remark.as_deref())
             .push_bind(o.expire_time)
@@ -210,8 +211,8 @@ pub async fn insert_histories(
         b.push_bind(r.history_id)
             .push_bind(r.row.user_id)
             .push_bind(r.row.id)
-            .push_bind(OrderStatus::AwaitingPayment.code())
-            .push_bind(pay_status::PAYING)
+            .push_bind(OrderStatus::AwaitingPayment)
+            .push_bind(PayStatus::Paying)
             .push_bind(r.row.total)
             .push_bind(r.row.total)
             .push_bind("order placed");
@@ -282,8 +283,8 @@ pub async fn insert_history(
     id: i64,
     user_id: i64,
     order_id: i64,
-    order_status: i8,
-    pay_status: i8,
+    order_status: OrderStatus,
+    pay_status: PayStatus,
     amount: Decimal,
     remark: &str,
 ) -> sqlx::Result<()> {
@@ -306,8 +307,12 @@ pub async fn insert_history(
 
 /// Closes an unpaid order; false when it was not unpaid any more.
 pub async fn mark_closed(conn: &mut MySqlConnection, order_id: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query("UPDATE chat_order SET status = 4 WHERE id = ? AND status IN (0, 1)")
+    let [awaiting_payment, awaiting_confirmation] = OrderStatus::UNPAID;
+    let done = sqlx::query("UPDATE chat_order SET status = ? WHERE id = ? AND status IN (?, ?)")
+        .bind(OrderStatus::Closed)
         .bind(order_id)
+        .bind(awaiting_payment)
+        .bind(awaiting_confirmation)
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -320,9 +325,11 @@ pub async fn overdue(
     limit: u32,
 ) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
-        "SELECT id FROM chat_order WHERE status IN (0, 1) \
+        "SELECT id FROM chat_order WHERE status IN (?, ?) \
          AND expire_time < UTC_TIMESTAMP(3) - INTERVAL ? SECOND ORDER BY expire_time LIMIT ?",
     )
+    .bind(OrderStatus::UNPAID[0])
+    .bind(OrderStatus::UNPAID[1])
     .bind(grace_secs)
     .bind(limit)
     .fetch_all(db)
@@ -340,10 +347,17 @@ pub async fn current_qrs(
     }
     let mut qb = QueryBuilder::new(
         "SELECT h.order_id, h.pay_qr_code FROM chat_order_history h \
-         JOIN chat_order o ON o.id = h.order_id AND o.status IN (0, 1) \
-         WHERE h.pay_attempt IS NOT NULL AND h.pay_qr_code IS NOT NULL AND h.qr_expire_time > ",
+         JOIN chat_order o ON o.id = h.order_id AND o.status IN (",
     );
-    qb.push_bind(now).push(" AND h.order_id IN (");
+    qb.push_bind(OrderStatus::UNPAID[0])
+        .push(", ")
+        .push_bind(OrderStatus::UNPAID[1])
+        .push(
+            ") WHERE h.pay_attempt IS NOT NULL AND h.pay_qr_code IS NOT NULL \
+             AND h.qr_expire_time > ",
+        )
+        .push_bind(now)
+        .push(" AND h.order_id IN (");
     let mut sep = qb.separated(", ");
     for id in order_ids {
         sep.push_bind(*id);

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use sqlx::{MySqlExecutor, QueryBuilder};
 
 use super::types::RefundView;
-use super::types::pay_status::REFUNDED;
+use crate::states::PayStatus;
 
 /// Per order among `order_ids` with a refund: the total refunded and the time of the last one.
 pub async fn of_orders(
@@ -22,7 +22,7 @@ pub async fn of_orders(
         "SELECT order_id, SUM(pay_amount), MAX(create_time) FROM chat_order_history \
          WHERE is_deleted = 0 AND pay_status = ",
     );
-    qb.push_bind(REFUNDED).push(" AND order_id IN (");
+    qb.push_bind(PayStatus::Refunded).push(" AND order_id IN (");
     let mut sep = qb.separated(", ");
     for id in order_ids {
         sep.push_bind(*id);

@@ -6,49 +6,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::states::OrderStatus;
 use crate::wire::{id_from_string_or_number, id_string};
 use paychat_common::ApiError;
-
-/// `chat_order.status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    AwaitingPayment,
-    AwaitingConfirmation,
-    Completed,
-    Invalid,
-    Closed,
-}
-
-impl OrderStatus {
-    pub fn code(self) -> i8 {
-        match self {
-            Self::AwaitingPayment => 0,
-            Self::AwaitingConfirmation => 1,
-            Self::Completed => 2,
-            Self::Invalid => 3,
-            Self::Closed => 4,
-        }
-    }
-
-    pub fn from_code(code: i8) -> Self {
-        match code {
-            0 => Self::AwaitingPayment,
-            1 => Self::AwaitingConfirmation,
-            2 => Self::Completed,
-            4 => Self::Closed,
-            _ => Self::Invalid,
-        }
-    }
-
-    pub fn is_unpaid(self) -> bool {
-        matches!(self, Self::AwaitingPayment | Self::AwaitingConfirmation)
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
-    }
-}
 
 /// `chat_order.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -75,13 +35,7 @@ impl OrderType {
     }
 }
 
-/// `chat_order_history.pay_status`.
-pub mod pay_status {
-    pub const PAYING: i8 = 0;
-    pub const PAID: i8 = 1;
-    pub const CLOSED: i8 = 3;
-    pub const REFUNDED: i8 = 4;
-}
+crate::states::tinyint!(OrderType);
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {

@@ -7,9 +7,10 @@ use paychat_common::Json;
 use paychat_common::auth::AuthUser;
 
 use super::settle::settle_with_payment;
-use crate::orders::types::{OrderStatus, OrderView};
+use crate::orders::types::OrderView;
 use crate::orders::{OrderError, close, load_view, own_order};
 use crate::state::AppState;
+use crate::states::OrderStatus;
 
 /// Closes my unpaid order and returns its stock.
 #[utoipa::path(post, path = "/api/orders/{id}/close", responses((status = 200, body = OrderView), (status = 404), (status = 409)))]

@@ -16,8 +16,9 @@ use super::mail::BoughtCode;
 use super::queries::{self, PaidHistory};
 use crate::codes::code::RedemptionCode;
 use crate::orders::queries as order_queries;
-use crate::orders::types::{ItemRow, OrderRow, OrderStatus, pay_status};
+use crate::orders::types::{ItemRow, OrderRow};
 use crate::state::AppState;
+use crate::states::{OrderStatus, PayStatus};
 use crate::stock::Reservation;
 
 /// A payment Alipay confirmed (notify event or query).
@@ -221,8 +222,8 @@ async fn complete(
             id: state.ids.next(),
             user_id: order.user_id,
             order_id: order.id,
-            order_status: OrderStatus::Completed.code(),
-            pay_status: pay_status::PAID,
+            order_status: OrderStatus::Completed,
+            pay_status: PayStatus::Paid,
             amount: payment.amount,
             pay_account: payment.buyer_account.as_deref(),
             out_trade_no: &payment.out_trade_no,
@@ -296,8 +297,8 @@ async fn refund(
             id: state.ids.next(),
             user_id: order.user_id,
             order_id: order.id,
-            order_status: order.status,
-            pay_status: pay_status::REFUNDED,
+            order_status: order.status(),
+            pay_status: PayStatus::Refunded,
             amount: payment.amount,
             pay_account: payment.buyer_account.as_deref(),
             out_trade_no: &payment.out_trade_no,

@@ -13,8 +13,9 @@ use rust_decimal::Decimal;
 use sqlx::{MySqlExecutor, MySqlPool};
 
 use super::config::PaymentsConfig;
-use crate::orders::types::{OrderRow, OrderStatus};
+use crate::orders::types::OrderRow;
 use crate::state::AppState;
+use crate::states::OrderStatus;
 
 /// `sys_email_send_log.biz_type` of a code purchase.
 pub const BIZ_CODES_BOUGHT: i32 = 12;

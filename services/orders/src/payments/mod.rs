@@ -135,7 +135,7 @@ async fn pay_order(
             id: history_id,
             user_id: order.user_id,
             order_id,
-            order_status: order.status,
+            order_status: order.status(),
             amount: order.total_amount,
             attempt,
             out_trade_no: &out_trade_no,

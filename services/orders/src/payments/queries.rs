@@ -5,6 +5,8 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use sqlx::{MySqlConnection, MySqlExecutor, QueryBuilder};
 
+use crate::states::{CodeStatus, OrderStatus, PayStatus};
+
 /// The latest issued QR code of an order, still valid at `now`.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IssuedQr {
@@ -43,7 +45,7 @@ pub struct NewAttempt<'a> {
     pub id: i64,
     pub user_id: i64,
     pub order_id: i64,
-    pub order_status: i8,
+    pub order_status: OrderStatus,
     pub amount: Decimal,
     pub attempt: u32,
     pub out_trade_no: &'a str,
@@ -54,12 +56,13 @@ pub async fn insert_attempt(db: impl MySqlExecutor<'_>, a: &NewAttempt<'_>) -> s
     sqlx::query(
         "INSERT INTO chat_order_history (id, user_id, order_id, order_status, pay_status, \
          total_amount, pay_amount, remark, pay_attempt, out_trade_no) \
-         VALUES (?, ?, ?, ?, 0, ?, ?, 'precreate requested', ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, 'precreate requested', ?, ?)",
     )
     .bind(a.id)
     .bind(a.user_id)
     .bind(a.order_id)
     .bind(a.order_status)
+    .bind(PayStatus::Paying)
     .bind(a.amount)
     .bind(a.amount)
     .bind(a.attempt)
@@ -76,11 +79,12 @@ pub async fn attempt_issued(
     qr_expire_time: NaiveDateTime,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE chat_order_history SET pay_qr_code = ?, qr_expire_time = ?, order_status = 1, \
+        "UPDATE chat_order_history SET pay_qr_code = ?, qr_expire_time = ?, order_status = ?, \
          remark = 'QR code issued' WHERE id = ?",
     )
     .bind(qr_code)
     .bind(qr_expire_time)
+    .bind(OrderStatus::AwaitingConfirmation)
     .bind(history_id)
     .execute(conn)
     .await
@@ -108,14 +112,15 @@ pub async fn attempt_withheld(
 }
 
 /// An attempt whose precreate failed or has an unknown outcome: retired
-/// (pay status 2), never reused.
+/// ([`PayStatus::Failed`]), never reused.
 pub async fn attempt_failed(
     db: impl MySqlExecutor<'_>,
     history_id: i64,
     remark: &str,
 ) -> sqlx::Result<()> {
     let remark: String = remark.chars().take(500).collect();
-    sqlx::query("UPDATE chat_order_history SET pay_status = 2, remark = ? WHERE id = ?")
+    sqlx::query("UPDATE chat_order_history SET pay_status = ?, remark = ? WHERE id = ?")
+        .bind(PayStatus::Failed)
         .bind(remark)
         .bind(history_id)
         .execute(db)
@@ -130,8 +135,11 @@ pub async fn mark_awaiting_confirmation(
     conn: &mut MySqlConnection,
     order_id: i64,
 ) -> sqlx::Result<bool> {
-    let done = sqlx::query("UPDATE chat_order SET status = 1 WHERE id = ? AND status IN (0, 1)")
+    let done = sqlx::query("UPDATE chat_order SET status = ? WHERE id = ? AND status IN (?, ?)")
+        .bind(OrderStatus::AwaitingConfirmation)
         .bind(order_id)
+        .bind(OrderStatus::UNPAID[0])
+        .bind(OrderStatus::UNPAID[1])
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
@@ -171,18 +179,24 @@ pub async fn to_reconcile(
     sqlx::query_scalar(
         "SELECT DISTINCT o.id FROM chat_order o JOIN chat_order_history h ON h.order_id = o.id \
          WHERE o.id > ? AND h.pay_qr_code IS NOT NULL AND ( \
-           (o.status = 1 AND h.update_time <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND) \
-           OR (o.status IN (2, 3, 4) \
+           (o.status = ? AND h.update_time <= UTC_TIMESTAMP(3) - INTERVAL ? SECOND) \
+           OR (o.status IN (?, ?, ?) \
              AND h.create_time + INTERVAL (2 * TIMESTAMPDIFF(SECOND, h.create_time, \
                GREATEST(h.qr_expire_time, h.create_time + INTERVAL 1 MINUTE)) + ?) SECOND \
                > UTC_TIMESTAMP(3) \
              AND NOT EXISTS (SELECT 1 FROM chat_order_history s WHERE s.order_id = o.id \
-               AND s.out_trade_no = h.out_trade_no AND s.pay_status IN (1, 4)))) \
+               AND s.out_trade_no = h.out_trade_no AND s.pay_status IN (?, ?)))) \
          ORDER BY o.id LIMIT ?",
     )
     .bind(after)
+    .bind(OrderStatus::AwaitingConfirmation)
     .bind(age_secs)
+    .bind(OrderStatus::Completed)
+    .bind(OrderStatus::Invalid)
+    .bind(OrderStatus::Closed)
     .bind(grace_secs)
+    .bind(PayStatus::Paid)
+    .bind(PayStatus::Refunded)
     .bind(limit)
     .fetch_all(db)
     .await
@@ -195,18 +209,23 @@ pub async fn mark_paid(
     amount: Decimal,
     from_closed: bool,
 ) -> sqlx::Result<bool> {
-    let sql = if from_closed {
-        "UPDATE chat_order SET status = 2, pay_time = UTC_TIMESTAMP(3), pay_amount = ? \
-         WHERE id = ? AND status IN (3, 4)"
+    // From closed includes invalid: both are orders that ended unpaid.
+    let from = if from_closed {
+        [OrderStatus::Invalid, OrderStatus::Closed]
     } else {
-        "UPDATE chat_order SET status = 2, pay_time = UTC_TIMESTAMP(3), pay_amount = ? \
-         WHERE id = ? AND status IN (0, 1)"
+        OrderStatus::UNPAID
     };
-    let done = sqlx::query(sql)
-        .bind(amount)
-        .bind(order_id)
-        .execute(conn)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE chat_order SET status = ?, pay_time = UTC_TIMESTAMP(3), pay_amount = ? \
+         WHERE id = ? AND status IN (?, ?)",
+    )
+    .bind(OrderStatus::Completed)
+    .bind(amount)
+    .bind(order_id)
+    .bind(from[0])
+    .bind(from[1])
+    .execute(conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -229,10 +248,11 @@ pub async fn free_codes(
 ) -> sqlx::Result<Vec<(i64, String)>> {
     sqlx::query_as(
         "SELECT id, code FROM chat_exchange WHERE product_id = ? AND is_occupied = 0 \
-         AND is_used = 0 AND is_deleted = 0 AND status = 1 AND owner_user_id IS NULL \
+         AND is_used = 0 AND is_deleted = 0 AND status = ? AND owner_user_id IS NULL \
          ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
     )
     .bind(product_id)
+    .bind(CodeStatus::Enabled)
     .bind(n)
     .fetch_all(conn)
     .await
@@ -264,8 +284,8 @@ pub struct PaidHistory<'a> {
     pub id: i64,
     pub user_id: i64,
     pub order_id: i64,
-    pub order_status: i8,
-    pub pay_status: i8,
+    pub order_status: OrderStatus,
+    pub pay_status: PayStatus,
     pub amount: Decimal,
     pub pay_account: Option<&'a str>,
     pub out_trade_no: &'a str,
@@ -307,10 +327,11 @@ pub async fn paid_by(
 ) -> sqlx::Result<bool> {
     let found: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM chat_order_history WHERE order_id = ? AND out_trade_no = ? \
-         AND pay_status = 1 LIMIT 1",
+         AND pay_status = ? LIMIT 1",
     )
     .bind(order_id)
     .bind(out_trade_no)
+    .bind(PayStatus::Paid)
     .fetch_optional(db)
     .await?;
     Ok(found.is_some())
@@ -319,9 +340,10 @@ pub async fn paid_by(
 /// Whether a refund of this trade was recorded already.
 pub async fn refunded(db: impl MySqlExecutor<'_>, out_trade_no: &str) -> sqlx::Result<bool> {
     let found: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM chat_order_history WHERE out_trade_no = ? AND pay_status = 4 LIMIT 1",
+        "SELECT id FROM chat_order_history WHERE out_trade_no = ? AND pay_status = ? LIMIT 1",
     )
     .bind(out_trade_no)
+    .bind(PayStatus::Refunded)
     .fetch_optional(db)
     .await?;
     Ok(found.is_some())

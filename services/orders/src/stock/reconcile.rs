@@ -16,6 +16,7 @@ use serde::Serialize;
 use sqlx::MySqlPool;
 
 use super::Stock;
+use crate::states::OrderStatus;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Difference {
@@ -44,8 +45,10 @@ pub async fn expected(db: &MySqlPool) -> anyhow::Result<HashMap<i64, i64>> {
     let held: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT i.product_id, CAST(SUM(i.exchange_num) AS SIGNED) FROM chat_order o \
          JOIN chat_order_item i ON i.order_id = o.id \
-         WHERE o.status IN (0, 1) GROUP BY i.product_id",
+         WHERE o.status IN (?, ?) GROUP BY i.product_id",
     )
+    .bind(OrderStatus::UNPAID[0])
+    .bind(OrderStatus::UNPAID[1])
     .fetch_all(db)
     .await?;
     let held: HashMap<i64, i64> = held.into_iter().collect();

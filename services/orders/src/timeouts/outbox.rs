@@ -9,6 +9,7 @@ use sqlx::QueryBuilder;
 
 use crate::orders::timeout_message::TimeoutMessage;
 use crate::state::AppState;
+use crate::states::OutboxStatus;
 
 const BATCH: u32 = 200;
 
@@ -48,8 +49,9 @@ pub async fn relay(state: AppState) {
 pub async fn relay_batch(state: &AppState) -> anyhow::Result<usize> {
     let rows: Vec<(i64, String)> = sqlx::query_as(
         "SELECT id, payload FROM chat_order_outbox \
-         WHERE status = 0 AND next_attempt_time <= UTC_TIMESTAMP(3) ORDER BY id LIMIT ?",
+         WHERE status = ? AND next_attempt_time <= UTC_TIMESTAMP(3) ORDER BY id LIMIT ?",
     )
+    .bind(OutboxStatus::Pending)
     .bind(BATCH)
     .fetch_all(&state.db)
     .await?;
@@ -85,9 +87,9 @@ pub async fn relay_batch(state: &AppState) -> anyhow::Result<usize> {
         }
     }
     if !sent.is_empty() {
-        let mut qb = QueryBuilder::new(
-            "UPDATE chat_order_outbox SET status = 1, sent_time = UTC_TIMESTAMP(3), attempts = attempts + 1 WHERE id IN (",
-        );
+        let mut qb = QueryBuilder::new("UPDATE chat_order_outbox SET status = ");
+        qb.push_bind(OutboxStatus::Sent)
+            .push(", sent_time = UTC_TIMESTAMP(3), attempts = attempts + 1 WHERE id IN (");
         let mut sep = qb.separated(", ");
         for id in &sent {
             sep.push_bind(*id);
@@ -99,7 +101,8 @@ pub async fn relay_batch(state: &AppState) -> anyhow::Result<usize> {
     for (id, error) in poison {
         // Should never happen (we wrote it); park it instead of looping on it.
         tracing::error!(outbox_id = id, error, "unreadable outbox row parked");
-        sqlx::query("UPDATE chat_order_outbox SET status = 2, last_error = ? WHERE id = ?")
+        sqlx::query("UPDATE chat_order_outbox SET status = ?, last_error = ? WHERE id = ?")
+            .bind(OutboxStatus::Parked)
             .bind(error)
             .bind(id)
             .execute(&state.db)
@@ -113,7 +116,8 @@ pub async fn relay_batch(state: &AppState) -> anyhow::Result<usize> {
 
 /// Rows not yet published (for tests and operators).
 pub async fn pending(db: &sqlx::MySqlPool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM chat_order_outbox WHERE status = 0")
+    sqlx::query_scalar("SELECT COUNT(*) FROM chat_order_outbox WHERE status = ?")
+        .bind(OutboxStatus::Pending)
         .fetch_one(db)
         .await
 }

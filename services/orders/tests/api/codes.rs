@@ -1,4 +1,5 @@
 use paychat_orders::codes::code::RedemptionCode;
+use paychat_orders::states::{CodeStatus, OrderStatus};
 use serde_json::{Value, json};
 
 use crate::helpers::{error_code, spawn_app, spawn_app_with};
@@ -120,7 +121,8 @@ async fn used_disabled_expired_and_bogus_codes_are_refused() {
         (409, Some("code_used"))
     );
 
-    sqlx::query("UPDATE chat_exchange SET status = 2 WHERE code = ?")
+    sqlx::query("UPDATE chat_exchange SET status = ? WHERE code = ?")
+        .bind(CodeStatus::Disabled)
         .bind(&codes[1])
         .execute(&app.db)
         .await
@@ -347,7 +349,8 @@ async fn a_code_nobody_bought_cannot_be_redeemed() {
 
     // Bound to a buyer whose order was never paid: refused the same way.
     sell(&app, &[&codes[1]], user.id).await;
-    sqlx::query("UPDATE chat_order SET status = 4 WHERE user_id = ?")
+    sqlx::query("UPDATE chat_order SET status = ? WHERE user_id = ?")
+        .bind(OrderStatus::Closed)
         .bind(user.id)
         .execute(&app.db)
         .await

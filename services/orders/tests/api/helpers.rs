@@ -10,8 +10,9 @@ use paychat_common::redis::Keys;
 use paychat_common::testing;
 use paychat_orders::app::Application;
 use paychat_orders::config::Config;
-use paychat_orders::state::AppState;
 use paychat_orders::payments::gateway::{NoPayment, PaymentPort};
+use paychat_orders::state::AppState;
+use paychat_orders::states::OrderStatus;
 use serde_json::{Value, json};
 
 pub const AMQP_TEST_URL: &str = "amqp://paychat:paychat@127.0.0.1:35672/paychat_test";
@@ -221,16 +222,22 @@ impl TestApp {
         expected[&id]
     }
 
-    pub async fn order_status(&self, order_id: &str) -> i8 {
-        sqlx::query_scalar("SELECT status FROM chat_order WHERE id = ?")
+    pub async fn order_status(&self, order_id: &str) -> OrderStatus {
+        let code: i8 = sqlx::query_scalar("SELECT status FROM chat_order WHERE id = ?")
             .bind(order_id.parse::<i64>().unwrap())
             .fetch_one(&self.db)
             .await
-            .unwrap()
+            .unwrap();
+        OrderStatus::from_code(code)
     }
 
     /// Whether the order reaches `status` within `within`.
-    pub async fn order_reaches(&self, order_id: &str, status: i8, within: Duration) -> bool {
+    pub async fn order_reaches(
+        &self,
+        order_id: &str,
+        status: OrderStatus,
+        within: Duration,
+    ) -> bool {
         eventually(within, || async {
             self.order_status(order_id).await == status
         })
@@ -255,9 +262,10 @@ impl TestApp {
     /// The remark the order's history gives for closing it.
     pub async fn close_reason(&self, order_id: &str) -> String {
         sqlx::query_scalar(
-            "SELECT remark FROM chat_order_history WHERE order_id = ? AND order_status = 4",
+            "SELECT remark FROM chat_order_history WHERE order_id = ? AND order_status = ?",
         )
         .bind(order_id.parse::<i64>().unwrap())
+        .bind(OrderStatus::Closed)
         .fetch_one(&self.db)
         .await
         .unwrap()

@@ -5,6 +5,7 @@ use paychat_orders::orders::close::Closed;
 use paychat_orders::payments::settle::Settled;
 
 use futures::future::join_all;
+use paychat_orders::states::OrderStatus;
 use serde_json::{Value, json};
 
 use crate::helpers::{
@@ -176,7 +177,8 @@ async fn closing_returns_the_stock_exactly_once() {
     assert_eq!(app.db_available(&product).await, 10);
     assert_eq!(
         app.count(&format!(
-            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = {id} AND order_status = 4"
+            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = {id} AND order_status = {}",
+            OrderStatus::Closed.code()
         ))
         .await,
         1
@@ -238,13 +240,19 @@ async fn a_buyers_close_racing_the_timeout_gives_stock_back_once() {
     assert_eq!(app.redis_stock(&product).await, 100);
     assert_eq!(app.db_available(&product).await, 100);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM chat_order_history WHERE order_status = 4")
-            .await,
+        app.count(&format!(
+            "SELECT COUNT(*) FROM chat_order_history WHERE order_status = {}",
+            OrderStatus::Closed.code()
+        ))
+        .await,
         100
     );
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM chat_order WHERE status = 4")
-            .await,
+        app.count(&format!(
+            "SELECT COUNT(*) FROM chat_order WHERE status = {}",
+            OrderStatus::Closed.code()
+        ))
+        .await,
         100
     );
 }
@@ -402,7 +410,7 @@ async fn another_users_order_is_not_found_and_lists_are_mine() {
         (status, body["error"]["code"].as_str()),
         (502, Some("payment_unavailable"))
     );
-    assert_eq!(app.order_status(id).await, 0);
+    assert_eq!(app.order_status(id).await, OrderStatus::AwaitingPayment);
 
     // Three orders of mine, paginated newest first, filtered by status.
     app.close(&me, id).await;
@@ -705,7 +713,10 @@ async fn a_closed_order_says_why_it_closed() {
 
     // Closed when its payment window ran out.
     let late = app.order_id(&me, &product, 1).await;
-    assert!(app.order_reaches(&late, 4, Duration::from_secs(15)).await);
+    assert!(
+        app.order_reaches(&late, OrderStatus::Closed, Duration::from_secs(15))
+            .await
+    );
     let list: Value = app.get(&me, "/api/orders").await.json().await.unwrap();
     let reasons: Vec<(&str, &str)> = list["items"]
         .as_array()

@@ -9,6 +9,7 @@ use std::time::Duration;
 use paychat_common::testing;
 use paychat_orders::app::Application;
 use paychat_orders::config::Config;
+use paychat_orders::states::{OrderStatus, PayStatus};
 use paychat_payment_gateway::alipay::AppPrivateKey;
 use paychat_payment_gateway::alipay::sign::notify_sign_content;
 use serde_json::{Value, json};
@@ -183,11 +184,7 @@ impl PayApp {
 
     /// How many refunds the order's payment history records.
     pub async fn refunded_history_rows(&self, order_id: &str) -> i64 {
-        self.scalar_i64(
-            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = ? AND pay_status = 4",
-            order_id,
-        )
-        .await
+        self.history_rows(order_id, PayStatus::Refunded).await
     }
 
     /// The buyer scans and pays at the sandbox (`drop`: no notify is sent).
@@ -231,7 +228,7 @@ impl PayApp {
         .await
     }
 
-    pub async fn wait_for_status(&self, order_id: &str, status: i8) -> bool {
+    pub async fn wait_for_status(&self, order_id: &str, status: OrderStatus) -> bool {
         self.app.order_reaches(order_id, status, WAIT).await
     }
 
@@ -277,11 +274,19 @@ impl PayApp {
     }
 
     pub async fn paid_history_rows(&self, order_id: &str) -> i64 {
-        self.scalar_i64(
-            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = ? AND pay_status = 1",
-            order_id,
+        self.history_rows(order_id, PayStatus::Paid).await
+    }
+
+    /// The order's history rows with this pay status.
+    pub async fn history_rows(&self, order_id: &str, status: PayStatus) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = ? AND pay_status = ?",
         )
+        .bind(order_id.parse::<i64>().unwrap())
+        .bind(status)
+        .fetch_one(&self.app.db)
         .await
+        .unwrap()
     }
 
     /// The raw body of the notify the gateway handed over for this trade.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use paychat_common::envelope::{self, EnvelopePrivateKey, EnvelopePublicKey};
 use paychat_common::payment::{PayRequest, TradeRequest};
 use paychat_common::testing;
+use paychat_orders::states::{OrderStatus, PayStatus};
 use paychat_payment_gateway::sealed::{PAY, QUERY};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -34,7 +35,10 @@ async fn payment_paid_through_the_sandbox_completes_the_order_once() {
     assert_eq!(paid["order_id"], json!(order_id));
     let qr = paid["qr_code"].as_str().unwrap().to_owned();
     assert!(qr.starts_with(&t.sandbox.base), "{qr}");
-    assert_eq!(t.app.order_status(&order_id).await, 1);
+    assert_eq!(
+        t.app.order_status(&order_id).await,
+        OrderStatus::AwaitingConfirmation
+    );
     // The precreate carried the order's amount, computed by the server.
     let (status, trade) = t.sandbox_trade(&out_trade_no).await;
     assert_eq!(status, 200);
@@ -63,7 +67,10 @@ async fn payment_paid_through_the_sandbox_completes_the_order_once() {
     assert_eq!(order["status"], json!("awaiting_confirmation"));
 
     t.sandbox_pays(&out_trade_no, false).await;
-    assert!(t.wait_for_status(&order_id, 2).await, "order not completed");
+    assert!(
+        t.wait_for_status(&order_id, OrderStatus::Completed).await,
+        "order not completed"
+    );
 
     let order: Value = t
         .app
@@ -80,9 +87,10 @@ async fn payment_paid_through_the_sandbox_completes_the_order_once() {
     assert_eq!(codes.len(), 2);
     assert_eq!(t.paid_history_rows(&order_id).await, 1);
     let account: Option<String> = sqlx::query_scalar(
-        "SELECT pay_account FROM chat_order_history WHERE order_id = ? AND pay_status = 1",
+        "SELECT pay_account FROM chat_order_history WHERE order_id = ? AND pay_status = ?",
     )
     .bind(order_id.parse::<i64>().unwrap())
+    .bind(PayStatus::Paid)
     .fetch_one(&t.app.db)
     .await
     .unwrap();
@@ -223,7 +231,10 @@ async fn payment_notifies_that_do_not_verify_or_match_change_nothing() {
         assert_eq!(t.notify(form).await, "failure", "{what}");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(t.app.order_status(&order_id).await, 1);
+    assert_eq!(
+        t.app.order_status(&order_id).await,
+        OrderStatus::AwaitingConfirmation
+    );
     assert!(t.owned_codes(&buyer, &order_id).await.is_empty());
     assert_eq!(t.paid_history_rows(&order_id).await, 0);
     assert_eq!(t.product_stock_sale(&product).await, (5, 0));
@@ -238,7 +249,7 @@ async fn payment_notifies_that_do_not_verify_or_match_change_nothing() {
 
     // The untampered notify is accepted: the checks above were the reason.
     assert_eq!(t.notify(body(good, None)).await, "success");
-    assert!(t.wait_for_status(&order_id, 2).await);
+    assert!(t.wait_for_status(&order_id, OrderStatus::Completed).await);
     assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
 }
 
@@ -350,12 +361,15 @@ async fn payment_after_the_order_closed_is_fulfilled_when_stock_allows() {
     // Closed before the buyer scanned (Alipay has no trade yet, so it closes).
     let res = t.app.close(&buyer, &order_id).await;
     assert_eq!(res.status(), 200);
-    assert_eq!(t.app.order_status(&order_id).await, 4);
+    assert_eq!(t.app.order_status(&order_id).await, OrderStatus::Closed);
     assert_eq!(t.app.redis_stock(&product).await, 3);
 
     // The QR code is still payable at Alipay: the buyer pays anyway.
     t.sandbox_pays(&out_trade_no, false).await;
-    assert!(t.wait_for_status(&order_id, 2).await, "late payment lost");
+    assert!(
+        t.wait_for_status(&order_id, OrderStatus::Completed).await,
+        "late payment lost"
+    );
     assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
     assert_eq!(t.product_stock_sale(&product).await, (2, 1));
     assert_eq!(t.app.redis_stock(&product).await, 2);
@@ -379,11 +393,14 @@ async fn payment_after_the_order_closed_is_refunded_when_stock_is_gone() {
 
     t.sandbox_pays(&out_trade_no, false).await;
     assert!(t.refund_recorded(&order_id).await, "no refund recorded");
-    assert_eq!(t.app.order_status(&order_id).await, 4);
+    assert_eq!(t.app.order_status(&order_id).await, OrderStatus::Closed);
     assert!(t.owned_codes(&buyer, &order_id).await.is_empty());
     t.assert_trade_status(&out_trade_no, "TRADE_CLOSED").await;
     // The other buyer's order still holds the unit.
-    assert_eq!(t.app.order_status(&other_order).await, 0);
+    assert_eq!(
+        t.app.order_status(&other_order).await,
+        OrderStatus::AwaitingPayment
+    );
     assert_eq!(t.app.redis_stock(&product).await, 0);
 
     // The buyer sees the order closed and refunded, alone and in the list.
@@ -444,7 +461,10 @@ async fn payment_whose_notify_never_arrives_is_settled_by_reconciliation() {
     let (buyer, order_id, out_trade_no) = t.order_with_qr(&product, 2).await;
     let paid = t.sandbox_pays(&out_trade_no, true).await;
     assert_eq!(paid["notify"], json!("dropped"));
-    assert_eq!(t.app.order_status(&order_id).await, 1);
+    assert_eq!(
+        t.app.order_status(&order_id).await,
+        OrderStatus::AwaitingConfirmation
+    );
 
     // An unpaid order with a QR code is looked at and left alone.
     let (idle, _) = t.buyer().await;
@@ -455,10 +475,13 @@ async fn payment_whose_notify_never_arrives_is_settled_by_reconciliation() {
         .await
         .unwrap();
     assert_eq!(done, 1);
-    assert_eq!(t.app.order_status(&order_id).await, 2);
+    assert_eq!(t.app.order_status(&order_id).await, OrderStatus::Completed);
     assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 2);
     assert_eq!(t.product_stock_sale(&product).await, (2, 2));
-    assert_eq!(t.app.order_status(&idle_order).await, 1);
+    assert_eq!(
+        t.app.order_status(&idle_order).await,
+        OrderStatus::AwaitingConfirmation
+    );
     // A second pass finds nothing more to do.
     assert_eq!(
         paychat_orders::payments::reconcile::reconcile(&t.app.state)
@@ -476,7 +499,10 @@ async fn payment_with_the_gateway_down_is_unavailable_and_the_order_stays_payabl
     let order_id = t.order(&buyer, &product, 1).await;
 
     assert_error(t.pay(&buyer, &order_id).await, 502, "payment_unavailable").await;
-    assert_eq!(t.app.order_status(&order_id).await, 0);
+    assert_eq!(
+        t.app.order_status(&order_id).await,
+        OrderStatus::AwaitingPayment
+    );
 
     // The gateway comes up: the order is payable, with a fresh attempt number
     // (the first one's outcome was unknown, so it is retired).
@@ -490,7 +516,10 @@ async fn payment_with_the_gateway_down_is_unavailable_and_the_order_stays_payabl
     .await;
     let paid = t.pay_ok(&buyer, &order_id).await;
     assert_eq!(paid["out_trade_no"], json!(format!("{order_id}_2")));
-    assert_eq!(t.app.order_status(&order_id).await, 1);
+    assert_eq!(
+        t.app.order_status(&order_id).await,
+        OrderStatus::AwaitingConfirmation
+    );
 
     // Someone else's order is not found; a closed one is not payable.
     let (other, _) = t.buyer().await;
@@ -511,7 +540,7 @@ async fn payment_order_timeout_asks_alipay_and_fulfils_a_paid_order() {
     // and fulfils instead of closing.
     let res = t.app.close(&buyer, &order_id).await;
     assert_eq!(res.status(), 409);
-    assert_eq!(t.app.order_status(&order_id).await, 2);
+    assert_eq!(t.app.order_status(&order_id).await, OrderStatus::Completed);
     assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
 }
 
@@ -560,7 +589,10 @@ async fn payment_of_the_wrong_amount_is_refunded_not_fulfilled() {
         .await,
         "the refund notify was not recorded"
     );
-    assert_eq!(t.app.order_status(&order_id).await, 1);
+    assert_eq!(
+        t.app.order_status(&order_id).await,
+        OrderStatus::AwaitingConfirmation
+    );
 }
 
 #[tokio::test]
@@ -582,7 +614,7 @@ async fn payment_through_two_qr_codes_fulfils_once_and_refunds_the_second() {
 
     // The buyer pays both.
     t.sandbox_pays(&first, false).await;
-    assert!(t.wait_for_status(&order_id, 2).await);
+    assert!(t.wait_for_status(&order_id, OrderStatus::Completed).await);
     t.sandbox_pays(&second, false).await;
     assert!(
         t.refund_recorded(&order_id).await,
@@ -609,14 +641,17 @@ async fn payment_after_the_timeout_closed_the_order_is_still_honoured() {
     let (buyer, order_id, out_trade_no) = t.order_with_qr(&product, 1).await;
     // The timeout message closes it through RabbitMQ (never scanned: closable).
     assert!(
-        t.wait_for_status(&order_id, 4).await,
+        t.wait_for_status(&order_id, OrderStatus::Closed).await,
         "not closed by its timeout"
     );
     assert_eq!(t.app.redis_stock(&product).await, 2);
 
     // The buyer pays the QR code anyway: fulfilled, stock re-taken.
     t.sandbox_pays(&out_trade_no, false).await;
-    assert!(t.wait_for_status(&order_id, 2).await, "late payment lost");
+    assert!(
+        t.wait_for_status(&order_id, OrderStatus::Completed).await,
+        "late payment lost"
+    );
     assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
     assert_eq!(t.product_stock_sale(&product).await, (1, 1));
     assert_eq!(t.app.redis_stock(&product).await, 1);

@@ -10,6 +10,7 @@ use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
 use paychat_common::payment::{PaymentSucceeded, succeeded_queue};
 use paychat_orders::payments::fulfil::retry::retry_parked;
+use paychat_orders::states::{CodeStatus, OrderStatus, PayStatus};
 use rust_decimal::Decimal;
 use serde_json::Value;
 
@@ -54,7 +55,7 @@ async fn publish_paid(t: &TestApp, order_id: &str, amount: Decimal) -> String {
     out_trade_no
 }
 
-async fn set_codes_status(t: &TestApp, product: &str, status: i8) {
+async fn set_codes_status(t: &TestApp, product: &str, status: CodeStatus) {
     sqlx::query(
         "UPDATE chat_exchange SET status = ? WHERE product_id = ? AND owner_user_id IS NULL",
     )
@@ -110,7 +111,7 @@ async fn payment_event_that_keeps_failing_is_parked_and_completed_by_the_retry_j
     let order_id = order["id"].as_str().unwrap().to_owned();
 
     // Codes disabled by hand after the order was placed: nothing to bind.
-    set_codes_status(&t, &product, 0).await;
+    set_codes_status(&t, &product, CodeStatus::Disabled).await;
     let out_trade_no = publish_paid(&t, &order_id, Decimal::new(900, 2)).await;
 
     assert!(
@@ -131,7 +132,10 @@ async fn payment_event_that_keeps_failing_is_parked_and_completed_by_the_retry_j
     let event: Value = serde_json::from_str(&parked[0].event_payload).unwrap();
     assert_eq!(event["order_id"], Value::String(order_id.clone()));
     // Still unpaid here, nothing bound: the failed attempts rolled back.
-    assert_eq!(t.order_status(&order_id).await, 0);
+    assert_eq!(
+        t.order_status(&order_id).await,
+        OrderStatus::AwaitingPayment
+    );
     assert_eq!(bound_codes(&t, &order_id).await, 0);
 
     // While the cause remains, a pass leaves it open and counts the attempt.
@@ -139,19 +143,23 @@ async fn payment_event_that_keeps_failing_is_parked_and_completed_by_the_retry_j
     let still = failures(&t, &order_id).await;
     assert_eq!(still[0].attempts, 3);
     assert!(!still[0].resolved);
-    assert_eq!(t.order_status(&order_id).await, 0);
+    assert_eq!(
+        t.order_status(&order_id).await,
+        OrderStatus::AwaitingPayment
+    );
 
     // The cause removed, the job completes the order and closes the row.
-    set_codes_status(&t, &product, 1).await;
+    set_codes_status(&t, &product, CodeStatus::Enabled).await;
     assert_eq!(retry_parked(&t.state).await.unwrap(), 1);
-    assert_eq!(t.order_status(&order_id).await, 2);
+    assert_eq!(t.order_status(&order_id).await, OrderStatus::Completed);
     assert_eq!(bound_codes(&t, &order_id).await, 2);
     let done = failures(&t, &order_id).await;
     assert_eq!(done.len(), 1);
     assert!(done[0].resolved);
     assert_eq!(
         t.count(&format!(
-            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = {order_id} AND pay_status = 1"
+            "SELECT COUNT(*) FROM chat_order_history WHERE order_id = {order_id} AND pay_status = {}",
+            PayStatus::Paid.code()
         ))
         .await,
         1

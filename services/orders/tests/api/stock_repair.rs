@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use paychat_orders::states::OrderStatus;
 use serde_json::Value;
 
 use crate::helpers::{TestApp, eventually, spawn_app, spawn_app_with};
@@ -114,7 +115,7 @@ async fn a_give_back_that_fails_is_counted_and_the_count_repaired() {
         .await
         .unwrap();
     assert_eq!(app.close(&user, &order).await.status(), 200);
-    assert_eq!(app.order_status(&order).await, 4);
+    assert_eq!(app.order_status(&order).await, OrderStatus::Closed);
     let metrics = app.get_anonymous("/metrics").await.text().await.unwrap();
     assert!(
         metrics

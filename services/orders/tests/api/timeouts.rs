@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use lapin::options::{BasicGetOptions, BasicPublishOptions};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use paychat_orders::payments::gateway::{PaymentPort, TradeState};
+use paychat_orders::states::{OrderStatus, OutboxStatus};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -87,14 +88,20 @@ async fn an_unpaid_order_is_closed_by_its_rabbitmq_message() {
     assert_eq!(app.redis_stock(&product).await, 3);
     assert!(
         eventually(Duration::from_secs(5), || async {
-            app.count("SELECT COUNT(*) FROM chat_order_outbox WHERE status = 1")
-                .await
+            app.count(&format!(
+                "SELECT COUNT(*) FROM chat_order_outbox WHERE status = {}",
+                OutboxStatus::Sent.code()
+            ))
+            .await
                 == 1
         })
         .await,
         "the outbox row was not published"
     );
-    assert!(app.order_reaches(&id, 4, Duration::from_secs(15)).await);
+    assert!(
+        app.order_reaches(&id, OrderStatus::Closed, Duration::from_secs(15))
+            .await
+    );
     assert_eq!(app.redis_stock(&product).await, 5);
     assert_eq!(app.db_available(&product).await, 5);
     let reason = app.close_reason(&id).await;
@@ -121,12 +128,19 @@ async fn orders_succeed_while_rabbitmq_is_away_and_close_once_it_is_back() {
     let order: Value = res.json().await.unwrap();
     let id = order["id"].as_str().unwrap().to_owned();
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(app.order_status(&id).await, 0, "closed without a broker?");
+    assert_eq!(
+        app.order_status(&id).await,
+        OrderStatus::AwaitingPayment,
+        "closed without a broker?"
+    );
     assert_eq!(app.outbox_pending().await, 1);
     assert_eq!(app.get_anonymous("/readyz").await.status(), 503);
 
     proxy.restore();
-    assert!(app.order_reaches(&id, 4, Duration::from_secs(20)).await);
+    assert!(
+        app.order_reaches(&id, OrderStatus::Closed, Duration::from_secs(20))
+            .await
+    );
     assert_eq!(app.outbox_pending().await, 0);
     assert_eq!(app.redis_stock(&product).await, 5);
 }
@@ -231,7 +245,7 @@ async fn a_message_failing_three_times_is_dead_lettered_and_recorded() {
         .unwrap();
     assert!(dead.is_some(), "nothing in the dead-letter queue");
     // Never closed without the payment side's answer; stock still held.
-    assert_eq!(app.order_status(&id).await, 0);
+    assert_eq!(app.order_status(&id).await, OrderStatus::AwaitingPayment);
     assert_eq!(app.redis_stock(&product).await, 4);
 }
 
@@ -256,7 +270,10 @@ async fn the_sweeper_closes_an_order_whose_message_was_lost() {
     let product = app.product(5, "1.00").await;
     let user = app.user().await;
     let id = app.order_id(&user, &product, 3).await;
-    assert!(app.order_reaches(&id, 4, Duration::from_secs(10)).await);
+    assert!(
+        app.order_reaches(&id, OrderStatus::Closed, Duration::from_secs(10))
+            .await
+    );
     assert_eq!(app.outbox_pending().await, 1);
     assert_eq!(app.redis_stock(&product).await, 5);
     let reason = app.close_reason(&id).await;

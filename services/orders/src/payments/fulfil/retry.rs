@@ -31,7 +31,7 @@ pub async fn park(
          VALUES (?, ?, ?, ?, ?, ?) \
          ON DUPLICATE KEY UPDATE event_payload = VALUES(event_payload), \
          error_message = VALUES(error_message), attempts = attempts + VALUES(attempts), \
-         resolved = 0, resolved_time = NULL",
+         resolved = ?, resolved_time = NULL",
     )
     .bind(id)
     .bind(payment.order_id)
@@ -39,6 +39,7 @@ pub async fn park(
     .bind(String::from_utf8_lossy(payload).into_owned())
     .bind(error)
     .bind(attempts)
+    .bind(false)
     .execute(db)
     .await
     .map(|_| ())
@@ -58,8 +59,9 @@ pub async fn run(state: AppState) {
 /// One pass over the unresolved parked events; returns how many it resolved.
 pub async fn retry_parked(state: &AppState) -> anyhow::Result<usize> {
     let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, event_payload FROM chat_payment_failure WHERE resolved = 0 ORDER BY id LIMIT ?",
+        "SELECT id, event_payload FROM chat_payment_failure WHERE resolved = ? ORDER BY id LIMIT ?",
     )
+    .bind(false)
     .bind(BATCH)
     .fetch_all(&state.db)
     .await?;
@@ -74,9 +76,10 @@ pub async fn retry_parked(state: &AppState) -> anyhow::Result<usize> {
         match outcome {
             Ok(outcome) => {
                 sqlx::query(
-                    "UPDATE chat_payment_failure SET resolved = 1, \
+                    "UPDATE chat_payment_failure SET resolved = ?, \
                      resolved_time = UTC_TIMESTAMP(3), attempts = attempts + 1 WHERE id = ?",
                 )
+                .bind(true)
                 .bind(id)
                 .execute(&state.db)
                 .await?;

@@ -4,11 +4,15 @@
 
 use paychat_orders::orders::close::{Closed, close_order};
 use paychat_orders::payments::fulfil::{Fulfilled, Payment, fulfil};
+use paychat_orders::states::OrderStatus;
 
 use super::locks::{lock_order, wait_blocked};
 use crate::pay_support::{PayApp, pay_app};
 
-const MARK_PAID: &str = "UPDATE chat_order SET status = 2";
+/// Statement prefixes as the process list shows them (`_` matches the bound
+/// status, shown as `?` or as its value).
+const MARK_PAID: &str = "UPDATE chat_order SET status = _, pay_time";
+const MARK_CLOSED: &str = "UPDATE chat_order SET status = _ WHERE";
 
 /// A trade the buyer paid at the sandbox with its notify dropped, as the
 /// gateway would hand it to fulfilment.
@@ -50,14 +54,14 @@ async fn payment_whose_order_closes_between_read_and_update_is_still_fulfilled()
     let lock = lock_order(&t.app.db, id).await;
     let state = t.app.state.clone();
     let closing = tokio::spawn(async move { close_order(&state, id, "race").await });
-    wait_blocked(&t.app.db, "UPDATE chat_order SET status = 4", 1).await;
+    wait_blocked(&t.app.db, MARK_CLOSED, 1).await;
     let paying = spawn_fulfil(&t, payment);
     wait_blocked(&t.app.db, MARK_PAID, 1).await;
     lock.rollback().await.unwrap();
 
     assert_eq!(closing.await.unwrap().unwrap(), Closed::Now);
     assert_eq!(paying.await.unwrap().unwrap(), Fulfilled::Now);
-    assert_eq!(t.app.order_status(&order_id).await, 2);
+    assert_eq!(t.app.order_status(&order_id).await, OrderStatus::Completed);
     assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
     assert_eq!(t.product_stock_sale(&product).await, (2, 1));
     assert_eq!(t.paid_history_rows(&order_id).await, 1);
@@ -95,7 +99,7 @@ async fn two_attempts_paid_at_once_fulfil_one_and_refund_the_other() {
     let mut outcomes = vec![fa.await.unwrap().unwrap(), fb.await.unwrap().unwrap()];
     outcomes.sort_by_key(|o| format!("{o:?}"));
     assert_eq!(outcomes, vec![Fulfilled::Now, Fulfilled::Refunded]);
-    assert_eq!(t.app.order_status(&order_id).await, 2);
+    assert_eq!(t.app.order_status(&order_id).await, OrderStatus::Completed);
     assert_eq!(t.paid_history_rows(&order_id).await, 1);
     assert_eq!(t.refunded_history_rows(&order_id).await, 1);
     assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);

@@ -2,6 +2,7 @@
 //! the order's state, not a QR code for a closed order.
 
 use paychat_orders::orders::queries::mark_closed;
+use paychat_orders::states::OrderStatus;
 use serde_json::Value;
 
 use super::locks::wait_blocked;
@@ -35,11 +36,12 @@ async fn order_closed_during_precreate_gets_no_qr_code() {
                 .unwrap()
         })
     };
-    wait_blocked(&t.app.db, "UPDATE chat_order SET status = 1", 1).await;
+    // `_`: the bound status, as the process list shows it.
+    wait_blocked(&t.app.db, "UPDATE chat_order SET status = _ WHERE", 1).await;
     closing.commit().await.unwrap();
 
     assert_error(paying.await.unwrap(), 409, "order_not_payable").await;
-    assert_eq!(t.app.order_status(&order_id).await, 4);
+    assert_eq!(t.app.order_status(&order_id).await, OrderStatus::Closed);
     let order: Value = t
         .app
         .get(&buyer, &format!("/api/orders/{order_id}"))

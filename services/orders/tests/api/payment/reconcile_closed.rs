@@ -2,6 +2,7 @@
 //! accepts: a late payment whose notify was lost ends fulfilled or refunded.
 
 use paychat_orders::payments::reconcile::reconcile;
+use paychat_orders::states::OrderStatus;
 use serde_json::json;
 
 use crate::pay_support::pay_app_with;
@@ -25,7 +26,11 @@ async fn closed_order_paid_late_without_a_notify_is_settled_by_reconciliation() 
     assert_eq!(paid["notify"], json!("dropped"));
 
     reconcile(&t.app.state).await.unwrap();
-    assert_eq!(t.app.order_status(&order_id).await, 2, "late payment lost");
+    assert_eq!(
+        t.app.order_status(&order_id).await,
+        OrderStatus::Completed,
+        "late payment lost"
+    );
     assert_eq!(t.owned_codes(&buyer, &order_id).await.len(), 1);
     assert_eq!(t.product_stock_sale(&product).await, (0, 1));
     assert_eq!(t.app.redis_stock(&product).await, 0);
@@ -53,10 +58,13 @@ async fn closed_order_paid_late_without_a_notify_is_settled_by_reconciliation() 
         1,
         "late payment neither fulfilled nor refunded"
     );
-    assert_eq!(t.app.order_status(&order2).await, 4);
+    assert_eq!(t.app.order_status(&order2).await, OrderStatus::Closed);
     assert!(t.owned_codes(&late, &order2).await.is_empty());
     t.assert_trade_status(&trade2, "TRADE_CLOSED").await;
-    assert_eq!(t.app.order_status(&holder).await, 0);
+    assert_eq!(
+        t.app.order_status(&holder).await,
+        OrderStatus::AwaitingPayment
+    );
 
     // Settled orders are not refunded or fulfilled twice by later passes.
     reconcile(&t.app.state).await.unwrap();

@@ -1,5 +1,6 @@
 //! A late payment whose Redis stock key is gone reloads the count from the
 //! database instead of refunding.
+use paychat_orders::states::OrderStatus;
 
 use crate::pay_support::pay_app;
 
@@ -20,7 +21,7 @@ async fn late_payment_with_the_stock_key_gone_is_fulfilled_not_refunded() {
 
     t.sandbox_pays(&out_trade_no, false).await;
     assert!(
-        t.wait_for_status(&order_id, 2).await,
+        t.wait_for_status(&order_id, OrderStatus::Completed).await,
         "late payment not fulfilled"
     );
     assert_eq!(t.refunded_history_rows(&order_id).await, 0);
