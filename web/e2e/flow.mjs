@@ -21,6 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ordersAndWaitSteps } from './orders-steps.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:18080').replace(/\/$/, '')
@@ -773,6 +774,8 @@ try {
     }
     await axeBoth('my-codes-all')
   })
+
+  await ordersAndWaitSteps({ step, shot, axeBoth, tid, assert, api, eventually, allProducts, RUN, page: () => page })
 
   await step('phone screen (390x844): the chat page is usable', async () => {
     await page.setViewportSize({ width: 390, height: 844 })
