@@ -117,12 +117,9 @@ impl Application {
         let workers = vec![
             Worker::new("outbox relay", timeouts::outbox::relay(state.clone())),
             Worker::new("timeout consumer", timeouts::consumer::run(state.clone())),
-            Worker::new("sweeper", timeouts::sweeper(state.clone())),
+            Worker::new("sweeper", timeouts::sweeper::run(state.clone())),
             Worker::new("payment consumer", payments::consumer::run(state.clone())),
-            Worker::new(
-                "fulfilment retry",
-                payments::fulfil::retry::run(state.clone()),
-            ),
+            Worker::new("fulfilment retry", payments::retry::run(state.clone())),
             Worker::new(
                 "payment reconciliation",
                 payments::reconcile::run(state.clone()),

@@ -3,7 +3,7 @@
 //! order completed and is acked). A failure is published again after a pause
 //! with its attempt count in a header; after `payment_max_attempts` the event
 //! is parked in `chat_payment_failure` for the fulfilment retry job
-//! (`fulfil::retry`). An event is acked only once fulfilled, refunded, parked
+//! (`retry`). An event is acked only once fulfilled, refunded, parked
 //! or published again, so a payment is never dropped; an event we cannot read
 //! is logged and acked, so poison never loops (the gateway's notify log and
 //! reconciliation still know the trade).
@@ -13,7 +13,8 @@ use std::time::Duration;
 use lapin::message::Delivery;
 use paychat_common::payment::{PaymentSucceeded, succeeded_queue};
 
-use super::fulfil::{Payment, fulfil, retry};
+use super::fulfil::{Payment, fulfil};
+use super::queries;
 use crate::amqp::attempts;
 use crate::amqp::queue::{self, Consumer};
 use crate::state::AppState;
@@ -76,7 +77,7 @@ async fn failed(state: &AppState, delivery: &Delivery, payment: &Payment, error:
     let order_id = payment.order_id;
     let attempt = attempts(&delivery.properties).saturating_add(1);
     if attempt >= state.config.orders.payment_max_attempts {
-        match retry::park(
+        match queries::park(
             &state.db,
             state.ids.next(),
             payment,

@@ -6,8 +6,6 @@
 //! and is fulfilled the same way, or — no stock left — refunded through the
 //! gateway and recorded on the order's history. No payment is ever dropped.
 
-pub mod retry;
-
 use anyhow::Context;
 use paychat_common::payment::{RefundRequest, Reply};
 use rust_decimal::Decimal;

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use sqlx::{MySqlConnection, MySqlExecutor, QueryBuilder};
 
+use super::fulfil::Payment;
 use crate::states::{CodeStatus, OrderStatus, PayStatus};
 
 /// The latest issued QR code of an order, still valid at `now`.
@@ -359,4 +360,74 @@ pub async fn buyer_email(db: impl MySqlExecutor<'_>, user_id: i64) -> sqlx::Resu
     .bind(user_id)
     .fetch_optional(db)
     .await
+}
+
+/// Parks an event durably. A later failure of the same trade (a redelivery)
+/// updates its row and opens it again instead of adding a second one.
+pub async fn park(
+    db: impl MySqlExecutor<'_>,
+    id: i64,
+    payment: &Payment,
+    payload: &[u8],
+    error: &str,
+    attempts: u32,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO chat_payment_failure \
+         (id, order_id, out_trade_no, event_payload, error_message, attempts) \
+         VALUES (?, ?, ?, ?, ?, ?) \
+         ON DUPLICATE KEY UPDATE event_payload = VALUES(event_payload), \
+         error_message = VALUES(error_message), attempts = attempts + VALUES(attempts), \
+         resolved = ?, resolved_time = NULL",
+    )
+    .bind(id)
+    .bind(payment.order_id)
+    .bind(&payment.out_trade_no)
+    .bind(String::from_utf8_lossy(payload).into_owned())
+    .bind(error)
+    .bind(attempts)
+    .bind(false)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// Up to `limit` parked events not resolved yet: (id, event payload).
+pub async fn parked(db: impl MySqlExecutor<'_>, limit: u32) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "SELECT id, event_payload FROM chat_payment_failure WHERE resolved = ? ORDER BY id LIMIT ?",
+    )
+    .bind(false)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// A parked event fulfilled or refunded on a retry.
+pub async fn resolve_parked(db: impl MySqlExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE chat_payment_failure SET resolved = ?, \
+         resolved_time = UTC_TIMESTAMP(3), attempts = attempts + 1 WHERE id = ?",
+    )
+    .bind(true)
+    .bind(id)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+/// A parked event that failed once more; it stays open.
+pub async fn parked_failed_again(
+    db: impl MySqlExecutor<'_>,
+    id: i64,
+    error: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE chat_payment_failure SET error_message = ?, attempts = attempts + 1 WHERE id = ?",
+    )
+    .bind(error)
+    .bind(id)
+    .execute(db)
+    .await
+    .map(|_| ())
 }

@@ -6,12 +6,16 @@
 
 use std::time::Duration;
 
+use chrono::Utc;
 use lapin::message::Delivery;
 
+use super::queries;
 use crate::amqp::attempts;
 use crate::amqp::broker::TIMEOUT_KEY;
 use crate::amqp::queue::{self, Consumer};
+use crate::orders::queries as order_queries;
 use crate::orders::timeout_message::TimeoutMessage;
+use crate::payments::settle::settle_with_payment;
 use crate::state::AppState;
 
 /// Runs for the life of the process, reconnecting after broker failures.
@@ -41,7 +45,7 @@ async fn handle(state: &AppState, delivery: Delivery) {
         }
     };
     let order_id = message.order_id;
-    match super::on_timeout(state, &message).await {
+    match on_timeout(state, &message).await {
         Ok(()) => ack(&delivery).await,
         Err(e) => {
             let attempt = previous + 1;
@@ -78,22 +82,38 @@ async fn handle(state: &AppState, delivery: Delivery) {
     }
 }
 
+/// A due timeout message: an order still unpaid past its window is settled
+/// with the payment side, then closed.
+pub async fn on_timeout(state: &AppState, message: &TimeoutMessage) -> anyhow::Result<()> {
+    let order_id = message.order_id;
+    let Some(order) = order_queries::find(&state.db, order_id).await? else {
+        tracing::warn!(order_id, "timeout for an unknown order ignored");
+        return Ok(());
+    };
+    if !order.status().is_unpaid() {
+        return Ok(());
+    }
+    // A message early by more than clock skew (the window was changed): leave
+    // the order to the sweeper rather than cut its window short.
+    if order.expire_time.and_utc() > Utc::now() + chrono::Duration::seconds(2) {
+        tracing::info!(
+            order_id,
+            "timeout message arrived before the window ended; left to the sweeper"
+        );
+        return Ok(());
+    }
+    settle_with_payment(state, order_id, "payment window expired").await?;
+    Ok(())
+}
+
 async fn ack(delivery: &Delivery) {
     queue::ack(delivery, "timeout message").await;
 }
 
 async fn record_failure(state: &AppState, payload: &[u8], error: &str, retries: u32) {
-    let result = sqlx::query(
-        "INSERT INTO chat_order_delay_failure_record (id, error_message, message_payload, retry_count) \
-         VALUES (?, ?, ?, ?)",
-    )
-    .bind(state.ids.next())
-    .bind(error)
-    .bind(String::from_utf8_lossy(payload).into_owned())
-    .bind(retries)
-    .execute(&state.db)
-    .await;
-    if let Err(e) = result {
+    if let Err(e) =
+        queries::record_failure(&state.db, state.ids.next(), error, payload, retries).await
+    {
         tracing::error!(error = %e, "could not record a failed timeout message");
     }
 }

@@ -5,11 +5,9 @@
 
 use std::time::Duration;
 
-use sqlx::QueryBuilder;
-
+use super::queries;
 use crate::orders::timeout_message::TimeoutMessage;
 use crate::state::AppState;
-use crate::states::OutboxStatus;
 
 const BATCH: u32 = 200;
 
@@ -47,14 +45,7 @@ pub async fn relay(state: AppState) {
 
 /// Publishes one batch of pending rows; returns how many were pending.
 pub async fn relay_batch(state: &AppState) -> anyhow::Result<usize> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT id, payload FROM chat_order_outbox \
-         WHERE status = ? AND next_attempt_time <= UTC_TIMESTAMP(3) ORDER BY id LIMIT ?",
-    )
-    .bind(OutboxStatus::Pending)
-    .bind(BATCH)
-    .fetch_all(&state.db)
-    .await?;
+    let rows = queries::due_rows(&state.db, BATCH).await?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -87,26 +78,13 @@ pub async fn relay_batch(state: &AppState) -> anyhow::Result<usize> {
         }
     }
     if !sent.is_empty() {
-        let mut qb = QueryBuilder::new("UPDATE chat_order_outbox SET status = ");
-        qb.push_bind(OutboxStatus::Sent)
-            .push(", sent_time = UTC_TIMESTAMP(3), attempts = attempts + 1 WHERE id IN (");
-        let mut sep = qb.separated(", ");
-        for id in &sent {
-            sep.push_bind(*id);
-        }
-        qb.push(")");
-        qb.build().execute(&state.db).await?;
+        queries::mark_sent(&state.db, &sent).await?;
         metrics::counter!("outbox_published_total").increment(sent.len() as u64);
     }
     for (id, error) in poison {
         // Should never happen (we wrote it); park it instead of looping on it.
         tracing::error!(outbox_id = id, error, "unreadable outbox row parked");
-        sqlx::query("UPDATE chat_order_outbox SET status = ?, last_error = ? WHERE id = ?")
-            .bind(OutboxStatus::Parked)
-            .bind(error)
-            .bind(id)
-            .execute(&state.db)
-            .await?;
+        queries::mark_parked(&state.db, id, &error).await?;
     }
     if let Some(e) = failed {
         return Err(e);
@@ -116,8 +94,5 @@ pub async fn relay_batch(state: &AppState) -> anyhow::Result<usize> {
 
 /// Rows not yet published (for tests and operators).
 pub async fn pending(db: &sqlx::MySqlPool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM chat_order_outbox WHERE status = ?")
-        .bind(OutboxStatus::Pending)
-        .fetch_one(db)
-        .await
+    queries::pending(db).await
 }

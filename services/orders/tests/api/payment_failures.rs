@@ -9,7 +9,7 @@ use std::time::Duration;
 use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
 use paychat_common::payment::{PaymentSucceeded, succeeded_queue};
-use paychat_orders::payments::fulfil::retry::retry_parked;
+use paychat_orders::payments::retry::retry_parked;
 use paychat_orders::states::{CodeStatus, OrderStatus, PayStatus};
 use rust_decimal::Decimal;
 use serde_json::Value;
