@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts and stops PayChat's own processes (built by cargo into target/debug):
-#   scripts/services.sh sandbox            mail sink 2525/8025, LLM 8091, Alipay 8092
+#   scripts/services.sh sandbox            mail sink 2525/8025, LLM 8091, Alipay 8092, OIDC/GitHub 8093
 #   scripts/services.sh up ENV             the services of ENV (run: 8081-8083, e2e: 18081-18083)
 #   scripts/services.sh down [ENV|sandbox] stop what was started (all when no argument)
 # Each process logs to .stack/logs/NAME.log and its pid is kept in .stack/pids/NAME.pid.
@@ -38,7 +38,7 @@ stop() {
   rm -f "$pidfile"
 }
 
-SANDBOX=(sandbox-mail sandbox-llm sandbox-alipay)
+SANDBOX=(sandbox-mail sandbox-llm sandbox-alipay sandbox-oidc)
 SERVICES=(chat-api orders payment-gateway)
 
 sandbox_up() {
@@ -46,6 +46,7 @@ sandbox_up() {
     start sandbox-mail 8025 paychat-sandbox-mail
   start sandbox-llm 8091 paychat-sandbox-llm --listen 127.0.0.1:8091
   start sandbox-alipay 8092 paychat-sandbox-alipay
+  start sandbox-oidc 8093 paychat-sandbox-oidc --listen 127.0.0.1:8093
 }
 
 # services_up ENV: each service on its port, against ENV's database and prefixes.
