@@ -21,6 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { chatAndAccountSteps, landingSteps } from './features.mjs'
 import { ordersAndWaitSteps } from './orders-steps.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -356,6 +357,10 @@ try {
     const how = await ensureProduct()
     console.log(`     product: ${how}`)
   })
+
+  // Helpers for the steps kept in features.mjs (landing page, chat tools, account page).
+  const helpers = { step, shot, axeBoth, tid, assert, eventually, api, sleep, page: () => page, BASE_URL, RUN, USER_EMAIL, USER_PASSWORD }
+  await landingSteps(helpers)
 
   await step('register a new user', async () => {
     await page.goto(`${BASE_URL}/register`)
@@ -774,6 +779,8 @@ try {
     }
     await axeBoth('my-codes-all')
   })
+
+  await chatAndAccountSteps(helpers)
 
   await ordersAndWaitSteps({ step, shot, axeBoth, tid, assert, api, eventually, allProducts, RUN, page: () => page })
 
