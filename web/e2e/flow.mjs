@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // End-to-end run of the web app against the whole platform, in Debian's Chromium:
-// register → verify from the mail sink → log in → no chat times → recharge → pay (sandbox
-// Alipay) → code under My codes → redeem → streamed answer → history after reload → a product
-// beyond the fourth behind "more" → a closed order's payment dialog without its QR code → renaming
-// a conversation, Stop, error texts, "load more" lists → phone layout; then an English browser:
+// the landing page as a visitor (desktop and phone) → register → verify from the mail sink → log
+// in → no chat times → recharge → pay (sandbox Alipay) → code under My codes → redeem → streamed
+// answer → history after reload → a product beyond the fourth behind "more" → a closed order's
+// payment dialog without its QR code → renaming a conversation, Stop, error texts, "load more"
+// lists → copying code and answers, regenerating, editing and resending, searching and exporting
+// a conversation (features.mjs) → the account page: profile, chat times history, password change
+// (features.mjs) → an unpaid order paid again and closed from My orders, saying why it closed, and
+// a 429 saying when to try again (orders-steps.mjs) → phone layout; then an English browser:
 // its first screen, and the admin pages (products on and off sale, the form's field errors,
 // orders by email). axe-core checks every page visited in light and in dark (no serious or
 // critical violation). One line per step, then "N passed, M failed"; exits 1 on any failure.
