@@ -19,7 +19,7 @@ use crate::payments::gateway::{GatewayClient, GatewayPayment, PaymentPort};
 use crate::payments::mail::Mailer;
 use crate::state::AppState;
 use crate::stock::{Stock, reconcile};
-use crate::{admin, codes, orders, payments, products, timeouts};
+use crate::{codes, orders, payments, products, stock, timeouts};
 
 #[derive(OpenApi)]
 #[openapi(info(
@@ -93,7 +93,7 @@ impl Application {
             .merge(products::router())
             .merge(orders::router())
             .merge(codes::router())
-            .merge(admin::router())
+            .merge(stock::router())
             .merge(payments::router())
             .split_for_parts();
         let readiness = readiness.check("broker", move || {

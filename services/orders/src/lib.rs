@@ -1,6 +1,5 @@
 //! orders as a library, so tests and the benchmark start the real service in-process.
 
-pub mod admin;
 pub mod amqp;
 pub mod app;
 pub mod codes;

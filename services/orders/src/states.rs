@@ -1,4 +1,5 @@
-//! Every state the service writes to the database, as enums: a query binds
+//! Every state the service writes to the database (orders, their payment
+//! history, the outbox, codes, products), as enums: a query binds
 //! them (`.bind(OrderStatus::Closed)`), so no SQL string carries a status
 //! number. Each is a TINYINT column; docs/SCHEMA.md lists the values. They are
 //! here rather than in their features because the lower layers (stock counts
@@ -148,3 +149,30 @@ impl OutboxStatus {
 }
 
 tinyint!(OutboxStatus);
+
+/// `chat_product.status`: whether the product is offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductStatus {
+    Enabled,
+    Disabled,
+}
+
+impl ProductStatus {
+    pub fn code(self) -> i8 {
+        match self {
+            Self::Enabled => 1,
+            Self::Disabled => 2,
+        }
+    }
+
+    /// Anything but enabled is not offered.
+    pub fn from_code(code: i8) -> Self {
+        if code == 1 {
+            Self::Enabled
+        } else {
+            Self::Disabled
+        }
+    }
+}
+
+tinyint!(ProductStatus);

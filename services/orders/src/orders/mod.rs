@@ -4,6 +4,7 @@
 //! in `payments::close`; `close` here is the conditional update every close
 //! ends in.
 
+pub mod admin;
 pub mod close;
 pub mod lock;
 pub mod queries;
@@ -39,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_order, list_orders))
         .routes(routes!(get_order))
+        .routes(routes!(admin::list_orders))
 }
 
 /// What can go wrong with an order, in API.md's codes.

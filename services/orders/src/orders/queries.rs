@@ -8,7 +8,7 @@ use sqlx::{MySql, MySqlConnection, MySqlExecutor, QueryBuilder};
 
 use super::timeout_message::TimeoutMessage;
 use super::types::{ItemRow, OrderRow, OrderType};
-use crate::states::{OrderStatus, PayStatus};
+use crate::states::{OrderStatus, PayStatus, ProductStatus};
 
 const COLUMNS: &str = "id, user_id, total_amount, pay_amount, status, type, remark, pay_time, expire_time, create_time";
 
@@ -63,8 +63,10 @@ pub async fn precheck(
         .push(
             ") AS unpaid, p.id AS product_id, p.name, p.price, p.is_seckill \
              FROM (SELECT 1 AS one) AS d LEFT JOIN chat_product p \
-             ON p.is_deleted = 0 AND p.status = 1 AND p.id IN (",
-        );
+             ON p.is_deleted = 0 AND p.status = ",
+        )
+        .push_bind(ProductStatus::Enabled)
+        .push(" AND p.id IN (");
     let mut sep = qb.separated(", ");
     for id in product_ids {
         sep.push_bind(*id);
@@ -366,4 +368,31 @@ pub async fn current_qrs(
     let rows: Vec<(i64, String)> = qb.build_query_as().fetch_all(db).await?;
     // Later attempts come last and win.
     Ok(rows.into_iter().collect())
+}
+
+/// The buyer of each of these orders.
+pub async fn owners(db: impl MySqlExecutor<'_>, ids: &[i64]) -> sqlx::Result<HashMap<i64, i64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut qb = QueryBuilder::new("SELECT id, user_id FROM chat_order WHERE id IN (");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+    qb.push(")");
+    let rows: Vec<(i64, i64)> = qb.build_query_as().fetch_all(db).await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The user an email address is bound to.
+pub async fn user_by_email(db: impl MySqlExecutor<'_>, email: &str) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT b.user_id FROM chat_user_binding_email e \
+         JOIN chat_user_binding b ON b.user_binding_email_id = e.id \
+         WHERE e.username = ? ORDER BY b.id LIMIT 1",
+    )
+    .bind(email.to_lowercase())
+    .fetch_optional(db)
+    .await
 }

@@ -264,6 +264,31 @@ impl IdempotencyKey {
     }
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AdminOrdersQuery {
+    pub status: Option<String>,
+    pub user_id: Option<String>,
+    /// The buyer's email address (as registered; case does not matter).
+    pub email: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AdminOrder {
+    #[serde(flatten)]
+    pub order: OrderView,
+    #[serde(serialize_with = "id_string")]
+    #[schema(value_type = String)]
+    pub user_id: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AdminOrderList {
+    pub items: Vec<AdminOrder>,
+    pub next_cursor: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

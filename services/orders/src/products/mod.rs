@@ -1,6 +1,8 @@
 //! Products as buyers see them: the enabled ones by sales, with the stock that
-//! can be ordered now (the Redis count). Admin changes live in `admin/`.
+//! can be ordered now (the Redis count); and the admin's product actions
+//! (`admin`).
 
+pub mod admin;
 pub mod queries;
 pub mod types;
 
@@ -19,6 +21,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_products))
         .routes(routes!(get_product))
+        .routes(routes!(admin::create_product, admin::list_products))
+        .routes(routes!(admin::update_product))
+        .routes(routes!(admin::add_stock))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

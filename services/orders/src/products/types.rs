@@ -1,9 +1,11 @@
-//! Product rows and their JSON shape (`product` in API.md).
+//! Product rows and their JSON shape (`product` in API.md), and the admin's
+//! product bodies and views.
 
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::states::ProductStatus;
 use crate::wire::id_string;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -22,8 +24,12 @@ pub struct ProductRow {
 }
 
 impl ProductRow {
+    pub fn status(&self) -> ProductStatus {
+        ProductStatus::from_code(self.status)
+    }
+
     pub fn enabled(&self) -> bool {
-        self.status == 1
+        self.status() == ProductStatus::Enabled
     }
 }
 
@@ -63,5 +69,80 @@ impl ProductView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProductList {
     pub items: Vec<ProductView>,
+    pub next_cursor: Option<String>,
+}
+
+/// A price as a string (`"9.90"`) or a JSON number; at most two decimals.
+fn price<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    let raw = serde_json::Value::deserialize(d)?;
+    let text = match raw {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => {
+            return Err(serde::de::Error::custom(
+                "a price is a string such as \"9.90\"",
+            ));
+        }
+    };
+    paychat_common::money::parse(&text)
+        .filter(|p| *p <= Decimal::from(999_999_999))
+        .ok_or_else(|| {
+            serde::de::Error::custom("a price has at most two decimals and is not negative")
+        })
+}
+
+fn opt_price<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    price(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProductBody {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(deserialize_with = "price")]
+    #[schema(value_type = String, example = "9.90")]
+    pub price: Decimal,
+    pub reward_use_times: i64,
+    pub stock: i64,
+    #[serde(default)]
+    pub expires_days: i64,
+    /// A flash-sale product (shorter payment window).
+    #[serde(default)]
+    pub seckill: bool,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProductBody {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "opt_price")]
+    #[schema(value_type = Option<String>)]
+    pub price: Option<Decimal>,
+    pub reward_use_times: Option<i64>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddStockBody {
+    pub add: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AdminProduct {
+    #[serde(flatten)]
+    pub product: ProductView,
+    pub enabled: bool,
+    pub expires_days: i32,
+    /// Real stock in the database (decremented when paid).
+    pub db_stock: i32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AdminProductList {
+    pub items: Vec<AdminProduct>,
     pub next_cursor: Option<String>,
 }

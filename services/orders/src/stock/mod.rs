@@ -8,6 +8,16 @@
 
 pub mod reconcile;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+/// The admin's stock repair (`POST /api/admin/stock/reconcile`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(reconcile::reconcile_stock))
+}
+
 use std::collections::HashMap;
 
 use paychat_common::redis::Keys;

@@ -12,10 +12,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use axum::extract::State;
+use paychat_common::auth::AdminUser;
+use paychat_common::{ApiError, Json};
 use serde::Serialize;
 use sqlx::MySqlPool;
 
 use super::Stock;
+use crate::state::AppState;
 use crate::states::OrderStatus;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -165,4 +169,19 @@ pub async fn run(db: &MySqlPool, stock: &Stock, settle: Duration) -> anyhow::Res
         });
     }
     Ok(report)
+}
+
+/// Repairs Redis stock from the database; lists every difference found.
+#[utoipa::path(post, path = "/api/admin/stock/reconcile", responses((status = 200, body = Report)))]
+pub async fn reconcile_stock(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+) -> Result<Json<Report>, ApiError> {
+    let report = run(&state.db, &state.stock, Duration::from_millis(300)).await?;
+    tracing::info!(
+        admin_id = admin.user_id,
+        differences = report.differences.len(),
+        "stock reconciled"
+    );
+    Ok(Json(report))
 }
