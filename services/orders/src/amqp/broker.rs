@@ -13,6 +13,9 @@
 //! Declaring an unknown exchange type closes the whole connection, so the probe
 //! runs on a throwaway connection. Every queue is durable and non-exclusive, so
 //! `amqp_queue_type = "quorum"` works on a cluster.
+//!
+//! Longer than 300 lines: one connection's life, the topology of both delay
+//! modes and publishing belong together (a reconnect declares it all again).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,8 +5,9 @@ use axum::extract::{Query, State};
 use paychat_common::auth::AdminUser;
 use paychat_common::{ApiError, Json};
 
+use super::list::{ListQuery as OrderListQuery, Page, list_page};
+use super::queries;
 use super::types::{AdminOrder, AdminOrderList, AdminOrdersQuery};
-use super::{ListQuery as OrderListQuery, Page, list_page, queries};
 use crate::state::AppState;
 
 /// Everyone's orders, newest first; `user_id` or `email` narrows them to one buyer.

@@ -1,4 +1,6 @@
-//! Order SQL.
+//! Order SQL: all of the orders feature's queries, in one place as the layout
+//! wants. Longer than 300 lines because placing orders writes five tables in
+//! batches (group commit), each with its multi-row insert.
 
 use std::collections::{HashMap, HashSet};
 

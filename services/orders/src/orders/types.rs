@@ -1,4 +1,6 @@
-//! Order rows, the `order` JSON of API.md, and the parsed order request.
+//! Order rows, the `order` JSON of API.md, the admin's order list, and the
+//! parsed order request. Longer than 300 lines: the request's parsing and its
+//! unit tests sit beside the types they produce.
 
 use std::collections::HashSet;
 

@@ -7,8 +7,9 @@ use paychat_common::Json;
 use paychat_common::auth::AuthUser;
 
 use super::settle::settle_with_payment;
+use crate::orders::get::{load_view, own_order};
 use crate::orders::types::OrderView;
-use crate::orders::{OrderError, close, load_view, own_order};
+use crate::orders::{OrderError, close};
 use crate::state::AppState;
 use crate::states::OrderStatus;
 

@@ -5,6 +5,10 @@
 //! emailed. A payment for an order already closed re-takes its stock in Redis
 //! and is fulfilled the same way, or — no stock left — refunded through the
 //! gateway and recorded on the order's history. No payment is ever dropped.
+//!
+//! Longer than 300 lines: the decision loop, its transaction, the re-take of
+//! a closed order's stock and the refund are one invariant (every payment
+//! ends fulfilled or refunded), read best in one file.
 
 use anyhow::Context;
 use paychat_common::payment::{RefundRequest, Reply};

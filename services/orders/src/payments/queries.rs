@@ -1,5 +1,7 @@
 //! Payment SQL: pay attempts on `chat_order_history`, fulfilment's writes to
-//! orders, products and codes, and the reconciliation job's read.
+//! orders, products and codes, the reconciliation job's read, and the parked
+//! payment events of the retry job. All of the feature's SQL in one file, as
+//! the layout wants, hence longer than 300 lines.
 
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
