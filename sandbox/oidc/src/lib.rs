@@ -5,7 +5,8 @@
 //! - `GET /.well-known/openid-configuration`, `GET /jwks` (one RSA key, made at start).
 //! - `GET /authorize`: the authorization code flow; PKCE S256 is required. Without
 //!   `login_hint` a page lists the test users with a button each; with
-//!   `login_hint=<a test user's email>` it redirects back at once.
+//!   `login_hint=<a test user's email>` it redirects back at once (any other
+//!   `<name>@sandbox.test` is a verified user made up on the spot).
 //! - `POST /token` (client secret by HTTP Basic or form; the code's PKCE verifier
 //!   is checked; each code works once), `GET /userinfo`.
 //! - ID tokens are RS256 JWTs with `iss`, `sub`, `aud`, `iat`, `exp`, `nonce`,
@@ -29,6 +30,7 @@ mod jwt;
 mod oidc;
 mod page;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -42,45 +44,69 @@ pub use config::Settings;
 /// A user of the stand-in providers.
 #[derive(Debug, Clone, Serialize)]
 pub struct TestUser {
-    /// The OIDC `sub` (and the GitHub id as a number).
-    pub sub: &'static str,
+    /// The OIDC `sub`.
+    pub sub: Cow<'static, str>,
     pub github_id: u64,
-    pub github_login: &'static str,
-    pub email: &'static str,
+    pub github_login: Cow<'static, str>,
+    pub email: Cow<'static, str>,
     pub email_verified: bool,
-    pub name: &'static str,
+    pub name: Cow<'static, str>,
 }
 
 /// The test users every run has.
 pub const USERS: &[TestUser] = &[
     TestUser {
-        sub: "sandbox-user-alice",
+        sub: Cow::Borrowed("sandbox-user-alice"),
         github_id: 1001,
-        github_login: "alice-sandbox",
-        email: "alice@sandbox.test",
+        github_login: Cow::Borrowed("alice-sandbox"),
+        email: Cow::Borrowed("alice@sandbox.test"),
         email_verified: true,
-        name: "Alice Sandbox",
+        name: Cow::Borrowed("Alice Sandbox"),
     },
     TestUser {
-        sub: "sandbox-user-bob",
+        sub: Cow::Borrowed("sandbox-user-bob"),
         github_id: 1002,
-        github_login: "bob-sandbox",
-        email: "bob@sandbox.test",
+        github_login: Cow::Borrowed("bob-sandbox"),
+        email: Cow::Borrowed("bob@sandbox.test"),
         email_verified: true,
-        name: "Bob Sandbox",
+        name: Cow::Borrowed("Bob Sandbox"),
     },
     TestUser {
-        sub: "sandbox-user-carol",
+        sub: Cow::Borrowed("sandbox-user-carol"),
         github_id: 1003,
-        github_login: "carol-sandbox",
-        email: "carol@sandbox.test",
+        github_login: Cow::Borrowed("carol-sandbox"),
+        email: Cow::Borrowed("carol@sandbox.test"),
         email_verified: false,
-        name: "Carol Unverified",
+        name: Cow::Borrowed("Carol Unverified"),
     },
 ];
 
-pub fn find_user(email: &str) -> Option<&'static TestUser> {
-    USERS.iter().find(|u| u.email.eq_ignore_ascii_case(email))
+/// The test user with this address. Any other `<name>@sandbox.test` is a
+/// verified user made up on the spot (sub `sandbox-<name>`), so tests can use
+/// addresses of their own.
+pub fn find_user(email: &str) -> Option<TestUser> {
+    if let Some(user) = USERS.iter().find(|u| u.email.eq_ignore_ascii_case(email)) {
+        return Some(user.clone());
+    }
+    let name = email.strip_suffix("@sandbox.test")?.to_ascii_lowercase();
+    let usable = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'+'));
+    usable.then(|| TestUser {
+        sub: Cow::Owned(format!("sandbox-{name}")),
+        // A stable number for the same address, as GitHub ids are.
+        github_id: 1_000_000
+            + name
+                .bytes()
+                .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)))
+                % 1_000_000_000,
+        github_login: Cow::Owned(name.replace(['.', '+', '_'], "-")),
+        email: Cow::Owned(format!("{name}@sandbox.test")),
+        email_verified: true,
+        name: Cow::Owned(name),
+    })
 }
 
 /// How an ID token is to be spoiled (the test switches).
@@ -95,7 +121,7 @@ pub enum Spoil {
 /// An authorization code waiting to be exchanged.
 #[derive(Debug, Clone)]
 struct Grant {
-    user: &'static TestUser,
+    user: TestUser,
     client_id: String,
     redirect_uri: String,
     code_challenge: Option<String>,
@@ -111,7 +137,7 @@ const CODE_TTL: Duration = Duration::from_secs(300);
 struct Store {
     codes: HashMap<String, Grant>,
     /// Access token → user.
-    tokens: HashMap<String, &'static TestUser>,
+    tokens: HashMap<String, TestUser>,
 }
 
 /// Shared state of the running stand-in.
@@ -147,14 +173,14 @@ impl AppState {
             .filter(|g| g.issued.elapsed() < CODE_TTL)
     }
 
-    fn issue_access_token(&self, user: &'static TestUser) -> String {
+    fn issue_access_token(&self, user: TestUser) -> String {
         let token = random_token();
         self.store().tokens.insert(token.clone(), user);
         token
     }
 
-    fn user_of_token(&self, token: &str) -> Option<&'static TestUser> {
-        self.store().tokens.get(token).copied()
+    fn user_of_token(&self, token: &str) -> Option<TestUser> {
+        self.store().tokens.get(token).cloned()
     }
 
     fn client_matches(&self, id: &str, secret: &str) -> bool {

@@ -122,7 +122,7 @@ pub fn issue_or_ask(
     req: &AuthorizeRequest,
     title: &str,
     action: &str,
-    grant: impl FnOnce(&'static crate::TestUser, String, String) -> Grant,
+    grant: impl FnOnce(crate::TestUser, String, String) -> Grant,
 ) -> Response {
     let Some(client_id) = req.get("client_id").filter(|c| *c == &*state.client_id) else {
         return oauth_error(
@@ -269,13 +269,13 @@ pub async fn token(
     };
     let mut claims = json!({
         "iss": &*state.issuer,
-        "sub": grant.user.sub,
+        "sub": &grant.user.sub,
         "aud": aud,
         "iat": iat,
         "exp": exp,
-        "email": grant.user.email,
+        "email": &grant.user.email,
         "email_verified": grant.user.email_verified,
-        "name": grant.user.name,
+        "name": &grant.user.name,
     });
     if let Some(nonce) = &grant.nonce {
         claims["nonce"] = json!(nonce);
@@ -291,7 +291,7 @@ pub async fn token(
             );
         }
     };
-    let access_token = state.issue_access_token(grant.user);
+    let access_token = state.issue_access_token(grant.user.clone());
     Json(json!({
         "access_token": access_token,
         "token_type": "Bearer",
@@ -303,7 +303,7 @@ pub async fn token(
 }
 
 /// The user of a bearer (or GitHub-style `token`) access token.
-pub fn bearer_user(state: &AppState, headers: &HeaderMap) -> Option<&'static crate::TestUser> {
+pub fn bearer_user(state: &AppState, headers: &HeaderMap) -> Option<crate::TestUser> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))

@@ -31,8 +31,8 @@ pub fn login_page(title: &str, action: &str, params: &[(String, String)]) -> Htm
         .map(|u| {
             format!(
                 r#"<p><button type="submit" name="login_hint" value="{email}" data-email="{email}">{name} &lt;{email}&gt;</button></p>"#,
-                email = escape(u.email),
-                name = escape(u.name)
+                email = escape(&u.email),
+                name = escape(&u.name)
             )
         })
         .collect();

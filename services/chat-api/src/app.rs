@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{accounts, chat, rooms, sensitive};
+use crate::{accounts, chat, oauth, rooms, sensitive};
 
 #[derive(OpenApi)]
 #[openapi(info(
@@ -41,8 +41,10 @@ impl Application {
         .context("loading sensitive words")?;
         let upstream = chat::upstream::Upstream::new(&config.relay, redis.clone(), keys.clone())?;
         let accounts = Arc::new(accounts::Accounts::new(&config.accounts)?);
+        let oauth = Arc::new(oauth::OAuth::new(&config.oauth)?);
         let state = AppState {
             accounts,
+            oauth,
             sessions: infra.sessions,
             limiter: infra.limiter,
             ids: infra.ids,
@@ -56,6 +58,7 @@ impl Application {
 
         let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
             .merge(accounts::router())
+            .merge(oauth::router())
             .merge(chat::router())
             .merge(rooms::router())
             .merge(sensitive::router())

@@ -9,6 +9,7 @@ pub struct Config {
     pub chat: ChatConfig,
     pub relay: crate::chat::settings::RelaySettings,
     pub accounts: crate::accounts::config::AccountsConfig,
+    pub oauth: crate::oauth::config::OAuthConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -30,11 +31,13 @@ impl Config {
         p.into_result()?;
         let relay = crate::chat::settings::RelaySettings::load(overrides)?;
         let accounts = crate::accounts::config::AccountsConfig::load(overrides)?;
+        let oauth = crate::oauth::config::OAuthConfig::load(overrides)?;
         Ok(Self {
             common,
             chat,
             relay,
             accounts,
+            oauth,
         })
     }
 }

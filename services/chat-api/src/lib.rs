@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod app;
 pub mod chat;
 pub mod config;
+pub mod oauth;
 pub mod pagination;
 pub mod rooms;
 pub mod sensitive;

@@ -22,6 +22,7 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub ids: Arc<IdGenerator>,
     pub accounts: Arc<crate::accounts::Accounts>,
+    pub oauth: Arc<crate::oauth::OAuth>,
     pub sensitive: crate::sensitive::SensitiveWords,
     pub upstream: Arc<crate::chat::upstream::Upstream>,
 }

@@ -13,5 +13,6 @@ mod chat_give_back;
 mod chat_support;
 mod health;
 mod helpers;
+mod oauth;
 mod rooms;
 mod sensitive;
