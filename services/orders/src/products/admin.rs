@@ -60,14 +60,22 @@ fn check_range(
     i32::try_from(value).map_err(|_| ApiError::field("invalid_request", field, "too large"))
 }
 
-async fn admin_view(state: &AppState, row: ProductRow) -> Result<AdminProduct, ApiError> {
+/// The product as it is now, in the admin's view.
+async fn admin_view(state: &AppState, id: i64) -> Result<AdminProduct, ApiError> {
+    let row = queries::find(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product_not_found"))?;
     let available = state.stock.available(&[row.id]).await?;
-    Ok(AdminProduct {
+    Ok(admin_product(row, &available))
+}
+
+fn admin_product(row: ProductRow, available: &HashMap<i64, i64>) -> AdminProduct {
+    AdminProduct {
         product: ProductView::new(&row, available.get(&row.id).copied().unwrap_or(0)),
         enabled: row.enabled(),
         expires_days: row.expires_days,
         db_stock: row.stock,
-    })
+    }
 }
 
 /// Creates a product and its `stock` redemption codes.
@@ -115,10 +123,7 @@ pub async fn create_product(
         stock,
         "product created"
     );
-    let row = queries::find(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("product_not_found"))?;
-    Ok((StatusCode::CREATED, Json(admin_view(&state, row).await?)))
+    Ok((StatusCode::CREATED, Json(admin_view(&state, id).await?)))
 }
 
 /// Every live product, enabled or not.
@@ -132,12 +137,7 @@ pub async fn list_products(
     let available: HashMap<i64, i64> = state.stock.available(&ids).await?;
     let items = rows
         .into_iter()
-        .map(|row| AdminProduct {
-            product: ProductView::new(&row, available.get(&row.id).copied().unwrap_or(0)),
-            enabled: row.enabled(),
-            expires_days: row.expires_days,
-            db_stock: row.stock,
-        })
+        .map(|row| admin_product(row, &available))
         .collect();
     Ok(Json(AdminProductList {
         items,
@@ -195,10 +195,7 @@ pub async fn update_product(
     queries::update_unsold_codes(&mut tx, &changed).await?;
     tx.commit().await?;
     tracing::info!(product_id = id, admin_id = admin.user_id, "product updated");
-    let row = queries::find(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("product_not_found"))?;
-    Ok(Json(admin_view(&state, row).await?))
+    Ok(Json(admin_view(&state, id).await?))
 }
 
 /// Adds stock and generates as many codes.
@@ -233,8 +230,5 @@ pub async fn add_stock(
         add,
         "stock added"
     );
-    let row = queries::find(&state.db, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("product_not_found"))?;
-    Ok(Json(admin_view(&state, row).await?))
+    Ok(Json(admin_view(&state, id).await?))
 }
