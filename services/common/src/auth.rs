@@ -1,6 +1,11 @@
 //! Sessions: an opaque bearer token of 256 random bits; Redis keeps only its
 //! SHA-256 (`session:<hash>` → user id and role, with a TTL) and, per user, the
 //! set of their session hashes so a password reset can end them all.
+//! Beside user and role the same value holds what the sessions page shows:
+//! when it began, when it was last used (written at most once a minute, so the
+//! lookup on every request stays one GET), and the IP and browser it began from.
+//! Pages name a session by an id derived from its hash ([`session_id`]), never
+//! by the hash itself.
 //! [`AuthUser`] and [`AdminUser`] are the extractors every service uses.
 
 use std::time::Duration;
@@ -41,6 +46,55 @@ impl Role {
 struct Stored {
     user_id: i64,
     role: Role,
+    /// Milliseconds since the epoch; absent on sessions from before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    seen_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user_agent: Option<String>,
+}
+
+/// Where a session begins: shown on the sessions page.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Longest user agent kept.
+const USER_AGENT_MAX: usize = 256;
+
+/// How stale `last_seen` may get before a request writes it again.
+pub const SEEN_EVERY_MS: i64 = 60_000;
+
+/// Whether a session last seen at `seen_ms` should be marked seen at `now_ms`.
+pub fn needs_touch(seen_ms: Option<i64>, now_ms: i64) -> bool {
+    seen_ms.is_none_or(|seen| now_ms - seen >= SEEN_EVERY_MS)
+}
+
+/// The public id of the session with this token hash: derived one way, so it
+/// names the session without revealing the hash that finds it.
+pub fn session_id(token_hash: &str) -> String {
+    let digest = Sha256::digest(format!("paychat-session-id:{token_hash}").as_bytes());
+    hex::encode(&digest[..16])
+}
+
+/// One session as the sessions page lists it.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub id: String,
+    pub created_at: Option<DateTime<Utc>>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub current: bool,
+}
+
+fn from_ms(ms: Option<i64>) -> Option<DateTime<Utc>> {
+    ms.and_then(DateTime::from_timestamp_millis)
 }
 
 /// The session store, shared by every service through Redis.
@@ -68,11 +122,32 @@ impl Sessions {
     }
 
     pub async fn create(&self, user_id: i64, role: Role) -> Result<Issued, ApiError> {
+        self.create_from(user_id, role, Origin::default()).await
+    }
+
+    /// A new session, remembering where it began.
+    pub async fn create_from(
+        &self,
+        user_id: i64,
+        role: Role,
+        origin: Origin,
+    ) -> Result<Issued, ApiError> {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
         let hash = hash_token(&token);
-        let value = serde_json::to_string(&Stored { user_id, role }).map_err(ApiError::internal)?;
+        let now = Utc::now().timestamp_millis();
+        let stored = Stored {
+            user_id,
+            role,
+            created_ms: Some(now),
+            seen_ms: Some(now),
+            ip: origin.ip,
+            user_agent: origin
+                .user_agent
+                .map(|ua| ua.chars().take(USER_AGENT_MAX).collect()),
+        };
+        let value = serde_json::to_string(&stored).map_err(ApiError::internal)?;
         let ttl = self.ttl.as_secs();
         let index = rkey!(self.keys, "user_sessions:{user_id}");
         let mut conn = self.redis.clone();
@@ -94,15 +169,93 @@ impl Sessions {
             return Ok(None);
         }
         let hash = hash_token(token);
+        let key = rkey!(self.keys, "session:{hash}");
         let mut conn = self.redis.clone();
-        let value: Option<String> = conn.get(rkey!(self.keys, "session:{hash}")).await?;
-        Ok(value
-            .and_then(|v| serde_json::from_str::<Stored>(&v).ok())
-            .map(|s| AuthUser {
-                user_id: s.user_id,
-                role: s.role,
-                token_hash: hash,
-            }))
+        let value: Option<String> = conn.get(&key).await?;
+        let Some(mut stored) = value.and_then(|v| serde_json::from_str::<Stored>(&v).ok()) else {
+            return Ok(None);
+        };
+        let now = Utc::now().timestamp_millis();
+        if needs_touch(stored.seen_ms, now) {
+            stored.seen_ms = Some(now);
+            // XX: a session ended meanwhile stays ended; KEEPTTL: its expiry stays.
+            let touched = match serde_json::to_string(&stored) {
+                Ok(value) => redis::cmd("SET")
+                    .arg(&key)
+                    .arg(value)
+                    .arg("XX")
+                    .arg("KEEPTTL")
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .map_err(anyhow::Error::from),
+                Err(e) => Err(e.into()),
+            };
+            if let Err(error) = touched {
+                tracing::warn!(%error, "could not mark a session seen");
+            }
+        }
+        Ok(Some(AuthUser {
+            user_id: stored.user_id,
+            role: stored.role,
+            token_hash: hash,
+        }))
+    }
+
+    /// The user's live sessions, most recently used first; hashes of ended
+    /// sessions are dropped from the user's index on the way.
+    pub async fn list(&self, user: &AuthUser) -> Result<Vec<SessionInfo>, ApiError> {
+        let mut conn = self.redis.clone();
+        let index = rkey!(self.keys, "user_sessions:{}", user.user_id);
+        let hashes: Vec<String> = conn.smembers(&index).await?;
+        if hashes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = hashes
+            .iter()
+            .map(|h| rkey!(self.keys, "session:{h}"))
+            .collect();
+        let values: Vec<Option<String>> =
+            redis::cmd("MGET").arg(&keys).query_async(&mut conn).await?;
+        let mut items = Vec::new();
+        let mut gone = Vec::new();
+        for (hash, value) in hashes.iter().zip(values) {
+            match value.and_then(|v| serde_json::from_str::<Stored>(&v).ok()) {
+                Some(s) if s.user_id == user.user_id => items.push(SessionInfo {
+                    id: session_id(hash),
+                    created_at: from_ms(s.created_ms),
+                    last_seen_at: from_ms(s.seen_ms.or(s.created_ms)),
+                    ip: s.ip,
+                    user_agent: s.user_agent,
+                    current: *hash == user.token_hash,
+                }),
+                _ => gone.push(hash),
+            }
+        }
+        if !gone.is_empty() {
+            conn.srem::<_, _, ()>(&index, gone).await?;
+        }
+        items.sort_by(|a, b| {
+            b.current
+                .cmp(&a.current)
+                .then(b.last_seen_at.cmp(&a.last_seen_at))
+        });
+        Ok(items)
+    }
+
+    /// Ends the user's session with public id `id`; false when they have none such.
+    pub async fn revoke_id(&self, user_id: i64, id: &str) -> Result<bool, ApiError> {
+        let mut conn = self.redis.clone();
+        let index = rkey!(self.keys, "user_sessions:{user_id}");
+        let hashes: Vec<String> = conn.smembers(&index).await?;
+        let Some(hash) = hashes.into_iter().find(|h| session_id(h) == id) else {
+            return Ok(false);
+        };
+        let (deleted, _): (i64, i64) = redis::pipe()
+            .del(rkey!(self.keys, "session:{hash}"))
+            .srem(&index, &hash)
+            .query_async(&mut conn)
+            .await?;
+        Ok(deleted == 1)
     }
 
     pub async fn revoke(&self, user: &AuthUser) -> Result<(), ApiError> {
@@ -158,6 +311,40 @@ pub struct AuthUser {
 impl AuthUser {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// The public id of the caller's session.
+    pub fn session_id(&self) -> String {
+        session_id(&self.token_hash)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_seen_is_written_at_most_once_a_minute() {
+        assert!(needs_touch(None, 1_000));
+        assert!(!needs_touch(Some(1_000), 1_000 + SEEN_EVERY_MS - 1));
+        assert!(needs_touch(Some(1_000), 1_000 + SEEN_EVERY_MS));
+    }
+
+    #[test]
+    fn the_public_id_is_not_the_hash() {
+        let hash = hash_token("some-token");
+        let id = session_id(&hash);
+        assert_eq!(id.len(), 32);
+        assert!(!hash.contains(&id));
+        assert_eq!(id, session_id(&hash));
+    }
+
+    #[test]
+    fn sessions_from_before_metadata_still_read() {
+        let old: Stored = serde_json::from_str(r#"{"user_id":7,"role":"user"}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(old.user_id, 7);
+        assert!(old.created_ms.is_none());
     }
 }
 

@@ -8,7 +8,7 @@
 //! a hash, so it takes as long as a wrong password.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use paychat_common::auth::AuthUser;
 use paychat_common::http::ClientIp;
 use paychat_common::{ApiError, Json};
@@ -67,6 +67,7 @@ async fn log_attempt(
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let config = &state.accounts.config;
@@ -144,7 +145,10 @@ pub async fn login(
     }
     queries::set_last_login_ip(&state.db, account.user_id, &ip_text).await?;
     log_attempt(&state, Some(&account), &ip_text, true, "success").await?;
-    let issued = state.sessions.create(account.user_id, role).await?;
+    let issued = state
+        .sessions
+        .create_from(account.user_id, role, super::sessions::origin(ip, &headers))
+        .await?;
     let user = queries::find_user(&state.db, account.user_id)
         .await?
         .ok_or_else(|| {

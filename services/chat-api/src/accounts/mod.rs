@@ -7,6 +7,7 @@
 //! - `me.rs`: `GET`/`PATCH /api/users/me`
 //! - `password_change.rs`: `POST /api/users/me/password`
 //! - `history.rs`: `GET /api/users/me/times-history` (read from the rows that record each change)
+//! - `sessions.rs`: the sessions page (list, end one, end the others)
 //! - `domain.rs` (input types), `password.rs` (argon2id on a bounded pool), `codes.rs` (one-time
 //!   codes), `mailer.rs` (lettre + send log), `queries.rs` (SQL), `types.rs` (bodies)
 
@@ -22,6 +23,7 @@ pub mod password_change;
 pub mod queries;
 pub mod register;
 pub mod reset;
+pub mod sessions;
 pub mod types;
 
 use std::collections::HashSet;
@@ -114,6 +116,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::get_me, me::update_me))
         .routes(routes!(password_change::change_password))
         .routes(routes!(history::times_history))
+        .routes(routes!(sessions::list, sessions::revoke_others))
+        .routes(routes!(sessions::revoke))
 }
 
 /// Counts one email for the caller's address and IP, before it is sent; 429

@@ -282,8 +282,9 @@ pub async fn exchange(
     .await;
     match outcome {
         Ok(user_id) => {
+            let origin = crate::accounts::sessions::origin(ip, &headers);
             let (token, expires_at, user) =
-                session_for(&state, user_id, &ticket.identity.provider, ip).await?;
+                session_for(&state, user_id, &ticket.identity.provider, ip, origin).await?;
             metrics::counter!("oauth_signins_total", "status" => "success").increment(1);
             Ok(Json(ExchangeResponse {
                 token,
@@ -481,6 +482,7 @@ async fn session_for(
     user_id: i64,
     provider: &str,
     ip: std::net::IpAddr,
+    origin: paychat_common::auth::Origin,
 ) -> Result<(String, String, User), ApiError> {
     let row = accounts_db::find_user(&state.db, user_id)
         .await?
@@ -495,7 +497,7 @@ async fn session_for(
     let ip = ip.to_string();
     accounts_db::set_last_login_ip(&state.db, user_id, &ip).await?;
     queries::insert_login_log(&state.db, state.ids.next(), user_id, provider, &ip).await?;
-    let issued = state.sessions.create(user_id, role).await?;
+    let issued = state.sessions.create_from(user_id, role, origin).await?;
     let user = accounts_db::find_user(&state.db, user_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;

@@ -16,3 +16,4 @@ mod helpers;
 mod oauth;
 mod rooms;
 mod sensitive;
+mod sessions;
