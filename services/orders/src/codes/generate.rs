@@ -2,10 +2,11 @@
 //! [`CHUNK`] rows inside the caller's transaction (100,000 codes take seconds).
 
 use anyhow::Context;
-use rust_decimal::Decimal;
-use sqlx::{MySql, QueryBuilder, Transaction};
+use sqlx::{MySql, Transaction};
 
 use super::code::RedemptionCode;
+use super::queries;
+use super::types::CodeBatch;
 use paychat_common::error::is_unique_violation;
 use paychat_common::ids::IdGenerator;
 
@@ -13,14 +14,6 @@ pub const CHUNK: usize = 1000;
 /// A duplicate among 74 random bits is astronomically rare; a few retries of a
 /// chunk cover it, and more would point at a broken generator.
 const MAX_RETRIES: u32 = 5;
-
-pub struct CodeBatch<'a> {
-    pub product_id: i64,
-    pub name: &'a str,
-    pub reward_use_times: i32,
-    pub price: Decimal,
-    pub expires_days: i32,
-}
 
 pub async fn insert_codes(
     tx: &mut Transaction<'_, MySql>,
@@ -37,21 +30,9 @@ pub async fn insert_codes(
                 let mut rng = rand::rng();
                 (0..n).map(|_| RedemptionCode::generate(&mut rng)).collect()
             };
-            let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
-                "INSERT INTO chat_exchange (id, product_id, name, code, reward_use_times, price, expires_days) ",
-            );
-            qb.push_values(&codes, |mut row, code| {
-                row.push_bind(ids.next())
-                    .push_bind(batch.product_id)
-                    .push_bind(batch.name)
-                    .push_bind(code.as_str())
-                    .push_bind(batch.reward_use_times)
-                    .push_bind(batch.price)
-                    .push_bind(batch.expires_days);
-            });
             // InnoDB rolls back only the failed statement on a duplicate key, so
             // the chunk can be retried with fresh codes in the same transaction.
-            match qb.build().execute(&mut **tx).await {
+            match queries::insert_codes(tx, ids, batch, &codes).await {
                 Ok(_) => break,
                 Err(e) if is_unique_violation(&e) && attempt < MAX_RETRIES => {
                     attempt += 1;

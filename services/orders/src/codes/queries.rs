@@ -1,9 +1,12 @@
-//! Redemption code SQL: the codes a user owns, and the redemption's reads and
-//! writes (the code row, the user's chat times, the redemption record).
+//! Redemption code SQL: new codes, the codes a user owns, and the
+//! redemption's reads and writes (the code row, the user's chat times, the
+//! redemption record).
 
-use sqlx::{MySqlConnection, MySqlExecutor};
+use paychat_common::ids::IdGenerator;
+use sqlx::{MySql, MySqlConnection, MySqlExecutor, QueryBuilder};
 
-use super::types::{CodeRow, OwnedRow};
+use super::code::RedemptionCode;
+use super::types::{CodeBatch, CodeRow, OwnedRow};
 
 /// Up to `limit` codes `user_id` owns with ids below `before`, newest first.
 pub async fn owned(
@@ -88,4 +91,26 @@ pub async fn insert_record(
     .execute(conn)
     .await
     .map(|_| ())
+}
+
+/// Fresh codes of a product, in one multi-row insert.
+pub async fn insert_codes(
+    conn: &mut MySqlConnection,
+    ids: &IdGenerator,
+    batch: &CodeBatch<'_>,
+    codes: &[RedemptionCode],
+) -> sqlx::Result<()> {
+    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
+        "INSERT INTO chat_exchange (id, product_id, name, code, reward_use_times, price, expires_days) ",
+    );
+    qb.push_values(codes, |mut row, code| {
+        row.push_bind(ids.next())
+            .push_bind(batch.product_id)
+            .push_bind(batch.name)
+            .push_bind(code.as_str())
+            .push_bind(batch.reward_use_times)
+            .push_bind(batch.price)
+            .push_bind(batch.expires_days);
+    });
+    qb.build().execute(conn).await.map(|_| ())
 }

@@ -124,3 +124,12 @@ pub struct CodeRow {
     /// Status of the order the code was sold through (None: never sold).
     pub order_status: Option<i8>,
 }
+
+/// What every code generated for a product copies from it.
+pub struct CodeBatch<'a> {
+    pub product_id: i64,
+    pub name: &'a str,
+    pub reward_use_times: i32,
+    pub price: Decimal,
+    pub expires_days: i32,
+}

@@ -14,7 +14,8 @@ use super::types::{
     AddStockBody, AdminProduct, AdminProductList, NewProductBody, ProductRow, ProductView,
     UpdateProductBody,
 };
-use crate::codes::generate::{CodeBatch, insert_codes};
+use crate::codes::generate::insert_codes;
+use crate::codes::types::CodeBatch;
 use crate::state::AppState;
 use crate::states::ProductStatus;
 
