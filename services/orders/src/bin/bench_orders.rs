@@ -10,6 +10,7 @@
 //! (c) sold-out rejections, answered from Redis without a database write.
 //!
 //! Run from the repository root: `cargo run --release -p paychat-orders --bin bench_orders`.
+//! One file of more than 300 lines: a program that reads top to bottom, part by part.
 //! `BENCH_SUSTAINED_ORDERS` (default 6400) sets the size of (b).
 
 use std::sync::Arc;

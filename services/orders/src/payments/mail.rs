@@ -4,7 +4,9 @@
 //! The codes email links to the web app's My codes page, where codes are
 //! redeemed. Their words live here; the transport and the
 //! `sys_email_send_log` row, with the codes redacted (a code is as good as
-//! money; it never rests in a log), are `paychat_common::mail`'s.
+//! money; it never rests in a log), are `paychat_common::mail`'s. Longer than
+//! 300 lines because both emails are written out in both languages, as text
+//! and as HTML.
 
 use paychat_common::ids::IdGenerator;
 use paychat_common::locale::Locale;
