@@ -18,7 +18,7 @@ use paychat_common::{ApiError, Json};
 use serde::Serialize;
 use sqlx::MySqlPool;
 
-use super::Stock;
+use super::counts::Stock;
 use crate::state::AppState;
 use crate::states::OrderStatus;
 

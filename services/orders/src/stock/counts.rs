@@ -1,0 +1,200 @@
+//! Available stock per product in Redis: what can be ordered now, i.e. the
+//! database's stock minus the units held by unpaid orders.
+//!
+//! Every stock key of a deployment carries the hash tag `{stock}`, so one Lua
+//! script may touch several products (an order may hold several) and still run
+//! on Redis Cluster. Reservation is all or nothing; a give-back happens at most
+//! once per order, guarded by a per-order marker set inside the same script.
+
+use std::collections::HashMap;
+
+use paychat_common::redis::Keys;
+use paychat_common::rkey;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+use std::sync::{Arc, LazyLock};
+
+/// KEYS: stock keys; ARGV: quantities. Returns 0, or the 1-based index of the
+/// first item that cannot be served (negative when its key is not loaded).
+static RESERVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+for i = 1, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if not v then return -i end
+  if tonumber(v) < tonumber(ARGV[i]) then return i end
+end
+for i = 1, #KEYS do redis.call('DECRBY', KEYS[i], ARGV[i]) end
+return 0
+",
+    )
+});
+
+/// KEYS[1]: the order's give-back marker; KEYS[2..]: stock keys.
+/// ARGV[1]: marker lifetime in seconds; ARGV[2..]: quantities.
+/// Returns 1 when the stock was given back now, 0 when it had been already.
+static GIVE_BACK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('INCRBY', KEYS[i], ARGV[i]) end
+end
+return 1
+",
+    )
+});
+
+/// KEYS[1]: stock key; ARGV[1]: units. Adds only to a loaded count: a missing
+/// key is filled from the database on first use instead.
+static ADD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end return 0",
+    )
+});
+
+/// KEYS[1]: stock key; ARGV[1]: the value read before, ARGV[2]: the repaired
+/// value. Sets only when nothing moved the value meanwhile.
+static COMPARE_AND_SET: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local v = redis.call('GET', KEYS[1])
+if (v or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+",
+    )
+});
+
+/// Counts a reservation that could not be given back to Redis (the units stay
+/// taken there until the scheduled reconciliation repairs the count).
+pub fn giveback_failed(path: &'static str) {
+    metrics::counter!("stock_giveback_failures_total", "path" => path).increment(1);
+}
+
+/// Markers outlive any order window by far; a give-back replayed later than
+/// this would find the order closed in the database anyway.
+const MARKER_TTL_SECS: u64 = 30 * 24 * 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    Reserved,
+    OutOfStock { product_id: i64 },
+    NotLoaded { product_id: i64 },
+}
+
+#[derive(Clone)]
+pub struct Stock {
+    redis: ConnectionManager,
+    keys: Keys,
+    /// Serialises reconciliations within this process.
+    pub(super) reconcile_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Stock {
+    pub fn new(redis: ConnectionManager, keys: Keys) -> Self {
+        Self {
+            redis,
+            keys,
+            reconcile_lock: Arc::default(),
+        }
+    }
+
+    pub fn key(&self, product_id: i64) -> String {
+        rkey!(self.keys, "stock:{{stock}}:{product_id}")
+    }
+
+    fn released_key(&self, order_id: i64) -> String {
+        rkey!(self.keys, "stock:{{stock}}:released:{order_id}")
+    }
+
+    /// Reserves every item or none.
+    pub async fn reserve(&self, items: &[(i64, i32)]) -> redis::RedisResult<Reservation> {
+        let mut inv = RESERVE.prepare_invoke();
+        for (product_id, quantity) in items {
+            inv.key(self.key(*product_id)).arg(*quantity);
+        }
+        let mut conn = self.redis.clone();
+        let at: i64 = inv.invoke_async(&mut conn).await?;
+        let product = |i: i64| {
+            usize::try_from(i.unsigned_abs() - 1)
+                .ok()
+                .and_then(|i| items.get(i))
+                .map_or(0, |(p, _)| *p)
+        };
+        Ok(match at {
+            0 => Reservation::Reserved,
+            i if i > 0 => Reservation::OutOfStock {
+                product_id: product(i),
+            },
+            i => Reservation::NotLoaded {
+                product_id: product(i),
+            },
+        })
+    }
+
+    /// Gives the order's units back, once per order however often it is called.
+    pub async fn give_back(&self, order_id: i64, items: &[(i64, i32)]) -> redis::RedisResult<bool> {
+        let mut inv = GIVE_BACK.prepare_invoke();
+        inv.key(self.released_key(order_id)).arg(MARKER_TTL_SECS);
+        for (product_id, quantity) in items {
+            inv.key(self.key(*product_id)).arg(*quantity);
+        }
+        let mut conn = self.redis.clone();
+        let given: i64 = inv.invoke_async(&mut conn).await?;
+        Ok(given == 1)
+    }
+
+    /// Sets a product's count only if it has none yet (a product created by
+    /// another copy, or a Redis that lost its data).
+    pub async fn init(&self, product_id: i64, available: i64) -> redis::RedisResult<bool> {
+        let mut conn = self.redis.clone();
+        conn.set_nx(self.key(product_id), available).await
+    }
+
+    pub async fn set(&self, product_id: i64, available: i64) -> redis::RedisResult<()> {
+        let mut conn = self.redis.clone();
+        conn.set(self.key(product_id), available).await
+    }
+
+    pub async fn add(&self, product_id: i64, units: i64) -> redis::RedisResult<()> {
+        let mut conn = self.redis.clone();
+        let _: i64 = ADD
+            .key(self.key(product_id))
+            .arg(units)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The counts of the given products (None when not loaded).
+    pub async fn available(&self, product_ids: &[i64]) -> redis::RedisResult<HashMap<i64, i64>> {
+        if product_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let keys: Vec<String> = product_ids.iter().map(|p| self.key(*p)).collect();
+        let mut conn = self.redis.clone();
+        let values: Vec<Option<i64>> = redis::cmd("MGET").arg(&keys).query_async(&mut conn).await?;
+        Ok(product_ids
+            .iter()
+            .zip(values)
+            .filter_map(|(p, v)| v.map(|v| (*p, v)))
+            .collect())
+    }
+
+    pub(super) async fn compare_and_set(
+        &self,
+        product_id: i64,
+        seen: Option<i64>,
+        value: i64,
+    ) -> redis::RedisResult<bool> {
+        let mut conn = self.redis.clone();
+        let done: i64 = COMPARE_AND_SET
+            .key(self.key(product_id))
+            .arg(seen.map(|v| v.to_string()).unwrap_or_default())
+            .arg(value)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(done == 1)
+    }
+}
