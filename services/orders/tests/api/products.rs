@@ -1,6 +1,7 @@
 use std::collections::HashSet;
 
 use paychat_orders::codes::code::RedemptionCode;
+use paychat_orders::states::ProductStatus;
 use serde_json::{Value, json};
 
 use crate::helpers::{assert_error, error_code, spawn_app};
@@ -134,7 +135,8 @@ async fn products_page_through_every_enabled_one_by_sales_then_age() {
             .unwrap();
     }
     // A disabled one is not listed.
-    sqlx::query("UPDATE chat_product SET status = 2 WHERE id = ?")
+    sqlx::query("UPDATE chat_product SET status = ? WHERE id = ?")
+        .bind(ProductStatus::Disabled)
         .bind(made[6].parse::<i64>().unwrap())
         .execute(&app.db)
         .await
