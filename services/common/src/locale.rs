@@ -83,6 +83,9 @@ mod tests {
         assert_eq!(Locale::from_accept_language("*"), None);
         assert_eq!(Locale::from_db("zh-CN"), Locale::ZhCn);
         assert_eq!(Locale::from_db("??"), Locale::En);
-        assert_eq!(serde_json::to_string(&Locale::ZhCn).unwrap(), "\"zh-CN\"");
+        assert_eq!(
+            serde_json::to_string(&Locale::ZhCn).expect("serialize"),
+            "\"zh-CN\""
+        );
     }
 }
