@@ -19,6 +19,8 @@ const routes: RouteRecordRaw[] = [
   { path: '/reset-password', name: 'reset', component: () => import('@/views/ResetPasswordView.vue') },
   { path: '/verify/success', name: 'verify-success', component: () => import('@/views/VerifySuccessView.vue') },
   { path: '/verify/failure', name: 'verify-failure', component: () => import('@/views/VerifyFailureView.vue') },
+  // Where a provider sign-in (or linking one) comes back to: exchanges the ticket or shows why not.
+  { path: '/oauth/done', name: 'oauth-done', component: () => import('@/views/OAuthDoneView.vue') },
   {
     path: '/',
     component: () => import('@/components/AppLayout.vue'),

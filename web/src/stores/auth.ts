@@ -45,12 +45,16 @@ export const useAuthStore = defineStore('auth', () => {
   }
   watch(useI18n().locale, saveLocale)
 
-  async function login(email: string, password: string): Promise<User> {
-    const res = await authApi.login({ email, password })
+  /** Keeps a session the server gave (login, or a provider sign-in's exchange). */
+  function adopt(res: { token: string; user: User }): User {
     token.value = res.token
     writeToken(res.token)
     user.value = res.user
     return res.user
+  }
+
+  async function login(email: string, password: string): Promise<User> {
+    return adopt(await authApi.login({ email, password }))
   }
 
   /** Loads the user for a token kept from an earlier visit; a stale token is dropped by the 401 hook. */
@@ -90,5 +94,5 @@ export const useAuthStore = defineStore('auth', () => {
     if (user.value) user.value = { ...user.value, can_conversation_times: n }
   }
 
-  return { token, user, isLoggedIn, isAdmin, chatTimes, login, fetchMe, logout, clear, setChatTimes, refreshChatTimes }
+  return { token, user, isLoggedIn, isAdmin, chatTimes, adopt, login, fetchMe, logout, clear, setChatTimes, refreshChatTimes }
 })
