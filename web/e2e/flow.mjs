@@ -6,7 +6,9 @@
 // payment dialog without its QR code → renaming a conversation, Stop, error texts, "load more"
 // lists → copying code and answers, regenerating, editing and resending, searching and exporting
 // a conversation (features.mjs) → the account page: profile, chat times history, password change
-// (features.mjs) → an unpaid order paid again and closed from My orders, saying why it closed, and
+// (features.mjs) → signing in with the sandbox OpenID Connect provider and signing another
+// device out from the account page (sign-in-steps.mjs) → an unpaid order paid again and closed
+// from My orders, saying why it closed, and
 // a 429 saying when to try again (orders-steps.mjs) → phone layout; then an English browser:
 // its first screen, and the admin pages (products on and off sale, the form's field errors,
 // orders by email). axe-core checks every page visited in light and in dark (no serious or
@@ -27,6 +29,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chatAndAccountSteps, landingSteps } from './features.mjs'
 import { ordersAndWaitSteps } from './orders-steps.mjs'
+import { signInProviderSteps } from './sign-in-steps.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:18080').replace(/\/$/, '')
@@ -785,6 +788,8 @@ try {
   })
 
   await chatAndAccountSteps(helpers)
+
+  await signInProviderSteps(helpers)
 
   await ordersAndWaitSteps({ step, shot, axeBoth, tid, assert, api, eventually, allProducts, RUN, page: () => page })
 
