@@ -19,7 +19,7 @@ use crate::payments::gateway::{GatewayClient, GatewayPayment, PaymentPort};
 use crate::payments::mail::Mailer;
 use crate::state::AppState;
 use crate::stock::{Stock, reconcile};
-use crate::{codes, orders, payments, products, stock, timeouts};
+use crate::{codes, orders, payments, products, stats, stock, timeouts};
 
 #[derive(OpenApi)]
 #[openapi(info(
@@ -95,6 +95,7 @@ impl Application {
             .merge(codes::router())
             .merge(stock::router())
             .merge(payments::router())
+            .merge(stats::router())
             .split_for_parts();
         let readiness = readiness.check("broker", move || {
             let broker = broker.clone();

@@ -74,6 +74,9 @@ pub struct OrdersConfig {
     /// users sharing one address (NAT), at least the per-user limit.
     pub redeem_fail_limit_ip: u32,
     pub redeem_fail_window_secs: u64,
+    /// The shop's offset from UTC in minutes (480: Asia/Shanghai): where the
+    /// sales dashboard's calendar days begin.
+    pub shop_utc_offset_minutes: i32,
 }
 
 impl Config {
@@ -151,6 +154,11 @@ impl Config {
             orders.redeem_fail_window_secs >= 1,
             "redeem_fail_window_secs",
             "must be at least 1",
+        );
+        p.check(
+            (-840..=840).contains(&orders.shop_utc_offset_minutes),
+            "shop_utc_offset_minutes",
+            "must be -840..=840 (UTC-14:00 to UTC+14:00)",
         );
         p.into_result()?;
         let payments = crate::payments::config::PaymentsConfig::load(overrides)?;

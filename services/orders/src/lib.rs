@@ -9,6 +9,7 @@ pub mod payments;
 pub mod products;
 pub mod state;
 pub mod states;
+pub mod stats;
 pub mod stock;
 pub mod timeouts;
 pub mod wire;

@@ -142,6 +142,7 @@ async fn decide(state: &AppState, payment: &Payment) -> anyhow::Result<Option<Fu
                 from_closed,
                 "order paid and fulfilled"
             );
+            crate::stats::ledger::order_completed(state, order_id).await;
             send_codes(state, order.user_id, order_id, &codes).await;
             Ok(Some(Fulfilled::Now))
         }

@@ -13,5 +13,6 @@ mod payment;
 mod payment_failures;
 mod payment_mail;
 mod products;
+mod stats;
 mod stock_repair;
 mod timeouts;
