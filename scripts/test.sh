@@ -61,6 +61,9 @@ web_deps
 
 step "browser end-to-end run (headless Chromium)"
 e2e_db=paychat_test_e2e_$(date +%s)
+# A fresh database wants a fresh Redis: limits, sessions and stock counts of an
+# earlier run would otherwise carry over (the e2e prefix is the browser run's own).
+redis-cli -p 36379 --scan --pattern 'paychat-e2e:*' | xargs -r -n 500 redis-cli -p 36379 del >/dev/null
 mariadb --no-defaults --socket="$STACK/mariadb.sock" -uroot -e "CREATE DATABASE \`$e2e_db\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
 export ADMIN_EMAIL=e2e-admin@paychat.test ADMIN_PASSWORD=e2e-admin-password
 PAYCHAT_E2E_DATABASE_URL=mysql://paychat:paychat@127.0.0.1:33306/$e2e_db PAYCHAT_ADMIN_EMAILS=$ADMIN_EMAIL \
