@@ -1,5 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPinia, setActivePinia } from 'pinia'
+import { defineComponent, h } from 'vue'
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { NDialogProvider, NMessageProvider } from 'naive-ui'
+import AdminProductsView from '@/views/admin/AdminProductsView.vue'
 import { configureHttp } from '@/api/http'
 import { createProduct, listAdminProducts, updateProduct } from '@/api/admin'
 import { bySale, productFormProblems } from '@/utils/adminProducts'
@@ -7,12 +11,14 @@ import type { AdminProduct } from '@/api/types'
 import { setLocale } from '@/locales'
 import { json, stubFetch } from './helpers'
 
-function product(id: string, enabled: boolean, seckill = false): AdminProduct {
+function product(id: string, enabled: boolean, seckill = false, sortOrder = 0): AdminProduct {
   return {
     id, name: `P${id}`, description: '', price: '1.00', reward_use_times: 5, stock: 3, sale: 0,
-    seckill, enabled, expires_days: 30, db_stock: 3,
+    seckill, enabled, expires_days: 30, db_stock: 3, sort_order: sortOrder,
   }
 }
+
+let wrapper: VueWrapper | null = null
 
 beforeEach(() => {
   setActivePinia(createPinia())
@@ -21,9 +27,38 @@ beforeEach(() => {
 })
 
 afterEach(() => {
+  wrapper?.unmount()
+  wrapper = null
   vi.unstubAllGlobals()
   localStorage.clear()
+  document.body.innerHTML = ''
 })
+
+async function productsPage() {
+  const Host = defineComponent({
+    setup: () => () => h(NMessageProvider, null, () => h(NDialogProvider, null, () => h(AdminProductsView))),
+  })
+  wrapper = mount(Host, { attachTo: document.body })
+  await flushPromises()
+}
+
+function byTestId(id: string): HTMLElement {
+  const el = document.querySelector<HTMLElement>(`[data-testid="${id}"]`)
+  if (!el) throw new Error(`no ${id}`)
+  return el
+}
+
+/** Types into the input inside a NaiveUI field, as a user would. */
+async function typeInto(testid: string, value: string) {
+  const el = byTestId(testid)
+  const input = el instanceof HTMLInputElement ? el : el.querySelector('input')
+  if (!input) throw new Error(`no input in ${testid}`)
+  input.value = value
+  input.dispatchEvent(new Event('input'))
+  input.dispatchEvent(new Event('change'))
+  input.dispatchEvent(new Event('blur'))
+  await flushPromises()
+}
 
 describe('admin products', () => {
   it('lists every product, on sale or not, following next_cursor', async () => {
@@ -62,5 +97,34 @@ describe('admin products', () => {
     expect(productFormProblems({ name: '', price: 'abc' })).toEqual({ name: '名称应为 1 到 30 个字', price: '价格应为不小于 0、最多两位小数的金额，如 9.90' })
     expect(productFormProblems({ name: '好'.repeat(31), price: '1.00' })).toEqual({ name: '名称应为 1 到 30 个字' })
     expect(productFormProblems({ name: 'Pack', price: '9.90' })).toEqual({})
+  })
+
+  it('sends the display order the admin sets, on create and on edit, and lists it', async () => {
+    const { calls } = stubFetch({
+      'GET /api/admin/products': () => json(200, { items: [product('2', true, false, 7)], next_cursor: null }),
+      'POST /api/admin/products': () => json(201, product('9', true, false, 3)),
+      'PATCH /api/admin/products/2': () => json(200, product('2', true, false, 1)),
+    })
+    await productsPage()
+    expect(byTestId('admin-sort-order').textContent).toContain('7')
+
+    byTestId('admin-new-product').click()
+    await flushPromises()
+    await typeInto('pf-name', 'Pack')
+    await typeInto('pf-price', '9.90')
+    await typeInto('pf-sort-order', '3')
+    byTestId('pf-save').click()
+    await flushPromises()
+    const created = calls.find((c) => c.method === 'POST')
+    expect(created?.body).toMatchObject({ name: 'Pack', price: '9.90', sort_order: 3 })
+
+    byTestId('admin-edit').click()
+    await flushPromises()
+    expect(byTestId('pf-sort-order').querySelector('input')?.value).toBe('7')
+    await typeInto('pf-sort-order', '1')
+    byTestId('pf-save').click()
+    await flushPromises()
+    const patched = calls.find((c) => c.method === 'PATCH')
+    expect(patched?.body).toMatchObject({ sort_order: 1 })
   })
 })

@@ -5,7 +5,7 @@ import type { AdminProduct, NewProduct, Order, OrderStatus, Page, ProductPatch, 
 /** Pages asked for at most while listing every product; a loop guard. */
 const MAX_PAGES = 50
 
-/** Every product, on sale or not, newest first (following `next_cursor` should the server page). */
+/** Every product, on sale or not, in the shop's order (following `next_cursor` should the server page). */
 export async function listAdminProducts(): Promise<AdminProduct[]> {
   const all: AdminProduct[] = []
   let cursor: string | null = null

@@ -10,7 +10,7 @@ export async function listProducts(limit = 20): Promise<Product[]> {
   return (await listProductsPage(limit)).items
 }
 
-/** One page of products on sale, in the API's order (best sellers first). */
+/** One page of products on sale, in the API's order (the admin's display order, then best sellers). */
 export async function listProductsPage(limit = 100, cursor?: string | null): Promise<Page<Product>> {
   const page = await request<Page<Product> | Product[]>('/api/products', { query: { limit, cursor } })
   if (Array.isArray(page)) return { items: page, next_cursor: null }

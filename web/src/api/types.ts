@@ -95,6 +95,8 @@ export interface Product {
   sale: number
   /** A flash-sale product (shorter payment window); absent from older servers. */
   seckill?: boolean
+  /** The admin's display order: lower first (the API lists in this order); absent from older servers. */
+  sort_order?: number
 }
 
 /** A product as the admin endpoints answer it: on sale or not. */
@@ -173,6 +175,8 @@ export interface NewProduct {
   stock: number
   expires_days: number
   seckill?: boolean
+  /** 0..=1000000, lower listed first; 0 when left out. */
+  sort_order?: number
 }
 
 export interface ProductPatch {
@@ -181,6 +185,7 @@ export interface ProductPatch {
   price?: string
   reward_use_times?: number
   enabled?: boolean
+  sort_order?: number
 }
 
 export interface SensitiveWord {

@@ -22,6 +22,9 @@ use crate::states::ProductStatus;
 /// Most units (and codes) one call may add.
 pub const MAX_STOCK_PER_CALL: i64 = 100_000;
 
+/// The sort orders an admin may give a product (lower listed first).
+const SORT_ORDERS: std::ops::RangeInclusive<i64> = 0..=1_000_000;
+
 fn check_name(name: &str) -> Result<String, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 30 {
@@ -92,6 +95,7 @@ pub async fn create_product(
     let reward = check_range(body.reward_use_times, 1..=1_000_000, "reward_use_times")?;
     let stock = check_range(body.stock, 0..=MAX_STOCK_PER_CALL, "stock")?;
     let expires_days = check_range(body.expires_days, 0..=3650, "expires_days")?;
+    let sort_order = check_range(body.sort_order, SORT_ORDERS, "sort_order")?;
     let id = state.ids.next();
     let mut tx = state.db.begin().await?;
     queries::insert(
@@ -105,6 +109,7 @@ pub async fn create_product(
             stock,
             seckill: body.seckill,
             expires_days,
+            sort_order,
         },
     )
     .await?;
@@ -127,7 +132,7 @@ pub async fn create_product(
     Ok((StatusCode::CREATED, Json(admin_view(&state, id).await?)))
 }
 
-/// Every live product, enabled or not.
+/// Every live product, enabled or not, in the shop's order.
 #[utoipa::path(get, path = "/api/admin/products", responses((status = 200, body = AdminProductList)))]
 pub async fn list_products(
     State(state): State<AppState>,
@@ -171,6 +176,10 @@ pub async fn update_product(
         .reward_use_times
         .map(|r| check_range(r, 1..=1_000_000, "reward_use_times"))
         .transpose()?;
+    let sort_order = body
+        .sort_order
+        .map(|o| check_range(o, SORT_ORDERS, "sort_order"))
+        .transpose()?;
     let mut tx = state.db.begin().await?;
     let row = queries::find_for_update(&mut *tx, id)
         .await?
@@ -184,6 +193,7 @@ pub async fn update_product(
     let description = description.unwrap_or(row.description);
     let price = body.price.unwrap_or(row.price);
     let reward = reward.unwrap_or(row.reward_use_times);
+    let sort_order = sort_order.unwrap_or(row.sort_order);
     let changed = ProductChange {
         id,
         name: &name,
@@ -191,6 +201,7 @@ pub async fn update_product(
         price,
         reward_use_times: reward,
         status,
+        sort_order,
     };
     queries::update(&mut tx, &changed).await?;
     queries::update_unsold_codes(&mut tx, &changed).await?;

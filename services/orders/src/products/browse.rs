@@ -36,7 +36,8 @@ async fn available(state: &AppState, ids: &[i64]) -> Result<HashMap<i64, i64>, A
     Ok(counts)
 }
 
-/// Enabled products, best sellers first (ties: oldest first), a page at a time.
+/// Enabled products by the admin's sort order (lower first), then best
+/// sellers, then oldest, a page at a time.
 #[utoipa::path(get, path = "/api/products", params(ListQuery), responses((status = 200, body = ProductList)))]
 pub async fn list_products(
     State(state): State<AppState>,

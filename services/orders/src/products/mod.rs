@@ -1,6 +1,6 @@
-//! Products as buyers see them: the enabled ones by sales, with the stock that
-//! can be ordered now (the Redis count); and the admin's product actions
-//! (`admin`).
+//! Products as buyers see them: the enabled ones in the admin's order, then by
+//! sales, with the stock that can be ordered now (the Redis count); and the
+//! admin's product actions (`admin`).
 
 pub mod admin;
 pub mod browse;

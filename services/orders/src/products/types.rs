@@ -18,6 +18,7 @@ pub struct ProductRow {
     pub sale: i32,
     pub stock: i32,
     pub status: i8,
+    pub sort_order: i32,
     pub is_seckill: bool,
     pub expires_days: i32,
     pub create_time: NaiveDateTime,
@@ -49,6 +50,8 @@ pub struct ProductView {
     pub sale: i32,
     /// A flash-sale product: orders holding it have a shorter payment window.
     pub seckill: bool,
+    /// The admin's order: lower first, then best sellers, then oldest.
+    pub sort_order: i32,
 }
 
 impl ProductView {
@@ -62,6 +65,7 @@ impl ProductView {
             stock: available.max(0),
             sale: row.sale,
             seckill: row.is_seckill,
+            sort_order: row.sort_order,
         }
     }
 }
@@ -111,6 +115,9 @@ pub struct NewProductBody {
     /// A flash-sale product (shorter payment window).
     #[serde(default)]
     pub seckill: bool,
+    /// 0..=1_000_000, lower listed first; default 0.
+    #[serde(default)]
+    pub sort_order: i64,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -123,6 +130,8 @@ pub struct UpdateProductBody {
     pub price: Option<Decimal>,
     pub reward_use_times: Option<i64>,
     pub enabled: Option<bool>,
+    /// 0..=1_000_000, lower listed first.
+    pub sort_order: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

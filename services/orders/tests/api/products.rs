@@ -269,3 +269,176 @@ async fn reconcile_repairs_redis_from_the_database() {
     assert_eq!(report["differences"][0]["repaired"], true);
     assert_eq!(app.redis_stock(&product).await, 7);
 }
+
+/// The ids of the enabled products, paging through `/api/products` with `limit`.
+async fn page_through(app: &crate::helpers::TestApp, limit: u32) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..20 {
+        let path = match &cursor {
+            None => format!("/api/products?limit={limit}"),
+            Some(c) => format!("/api/products?limit={limit}&cursor={c}"),
+        };
+        let res = app.get_anonymous(&path).await;
+        assert_eq!(res.status(), 200);
+        let page: Value = res.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= limit as usize);
+        seen.extend(items.iter().map(|p| p["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return seen,
+        }
+    }
+    panic!("the cursor does not advance");
+}
+
+#[tokio::test]
+async fn products_follow_the_admins_sort_order_then_sales_then_age() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    // Made in this order; a later one with a lower sort_order comes first.
+    let mut made = Vec::new();
+    for sort_order in [5, 5, 0, 5, 2, 0, 9] {
+        let res = app
+            .create_product(
+                &admin,
+                json!({"name": "Pack", "price": "1.00", "reward_use_times": 10, "stock": 3,
+                       "sort_order": sort_order}),
+            )
+            .await;
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["sort_order"], sort_order);
+        made.push(body["id"].as_str().unwrap().to_owned());
+    }
+    // Within sort_order 5, the fourth sells best; the first two tie (oldest first).
+    sqlx::query("UPDATE chat_product SET sale = 3 WHERE id = ?")
+        .bind(made[3].parse::<i64>().unwrap())
+        .execute(&app.db)
+        .await
+        .unwrap();
+    // Sales do not beat a lower sort_order.
+    sqlx::query("UPDATE chat_product SET sale = 50 WHERE id = ?")
+        .bind(made[6].parse::<i64>().unwrap())
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let expected: Vec<String> = [2, 5, 4, 3, 0, 1, 6]
+        .iter()
+        .map(|&i| made[i].clone())
+        .collect();
+
+    let first: Value = app
+        .get_anonymous("/api/products?limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["items"][0]["id"], made[2].as_str());
+    assert_eq!(first["items"][0]["sort_order"], 0);
+    for limit in [1, 2, 3, 100] {
+        assert_eq!(page_through(&app, limit).await, expected, "limit {limit}");
+    }
+
+    // The admin moves the last one to the front; paging follows.
+    let res = app
+        .client
+        .patch(app.url(&format!("/api/admin/products/{}", made[6])))
+        .bearer_auth(&admin.token)
+        .json(&json!({"sort_order": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["sort_order"], 0);
+    let expected: Vec<String> = [6, 2, 5, 4, 3, 0, 1]
+        .iter()
+        .map(|&i| made[i].clone())
+        .collect();
+    assert_eq!(page_through(&app, 2).await, expected);
+
+    // The admin list shows it and orders the same way (disabled ones included).
+    let res = app.get(&admin, "/api/admin/products").await;
+    assert_eq!(res.status(), 200);
+    let list: Value = res.json().await.unwrap();
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, expected);
+    assert_eq!(list["items"][0]["sort_order"], 0);
+    assert_eq!(list["items"][6]["sort_order"], 5);
+
+    // A cursor from before the sort order, or an unreadable one, is refused.
+    for bad in ["1_2", "x_1_2", "1__2", "1_2_"] {
+        let res = app
+            .get_anonymous(&format!("/api/products?cursor={bad}"))
+            .await;
+        assert_error(res, 400, "invalid_request").await;
+    }
+}
+
+#[tokio::test]
+async fn a_bad_sort_order_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for bad in [json!(-1), json!(1_000_001), json!(1.5), json!("3")] {
+        let (status, body) = error_code(
+            app.create_product(
+                &admin,
+                json!({"name": "x", "price": "1", "reward_use_times": 1, "stock": 1,
+                       "sort_order": bad}),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 400, "{bad}");
+        assert_eq!(body["error"]["code"], "invalid_request", "{bad}");
+        if bad.is_i64() {
+            assert!(body["error"]["fields"]["sort_order"].is_string(), "{body}");
+        }
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM chat_product").await, 0);
+
+    let product = app.product(2, "1.00").await;
+    for bad in [-1, 1_000_001] {
+        let res = app
+            .client
+            .patch(app.url(&format!("/api/admin/products/{product}")))
+            .bearer_auth(&admin.token)
+            .json(&json!({"sort_order": bad, "name": "Renamed"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = error_code(res).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error"]["code"], "invalid_request");
+        assert!(body["error"]["fields"]["sort_order"].is_string(), "{body}");
+    }
+    let (name, sort_order): (String, i32) =
+        sqlx::query_as("SELECT name, sort_order FROM chat_product WHERE id = ?")
+            .bind(product.parse::<i64>().unwrap())
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!((name.as_str(), sort_order), ("Pack", 0));
+
+    // The bounds themselves are fine.
+    for ok in [0, 1_000_000] {
+        let res = app
+            .client
+            .patch(app.url(&format!("/api/admin/products/{product}")))
+            .bearer_auth(&admin.token)
+            .json(&json!({"sort_order": ok}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["sort_order"], ok);
+    }
+}
