@@ -31,6 +31,12 @@ const routes: RouteRecordRaw[] = [
       { path: 'codes', name: 'codes', component: () => import('@/views/CodesView.vue') },
       { path: 'account', name: 'account', component: () => import('@/views/AccountView.vue') },
       {
+        path: 'admin/dashboard',
+        name: 'admin-dashboard',
+        component: () => import('@/views/admin/AdminDashboardView.vue'),
+        meta: { admin: true },
+      },
+      {
         path: 'admin/products',
         name: 'admin-products',
         component: () => import('@/views/admin/AdminProductsView.vue'),
