@@ -14,7 +14,7 @@ use paychat_common::http::ClientIp;
 use paychat_common::{ApiError, Json};
 
 use super::domain::Email;
-use super::queries::{self, Account, LoginLog};
+use super::queries::{self, Account, LoginLog, LoginType};
 use super::types::{LoginRequest, LoginResponse, User, rfc3339, role_from_db};
 use crate::state::AppState;
 
@@ -36,6 +36,7 @@ async fn log_attempt(
         &state.db,
         &LoginLog {
             id: state.ids.next(),
+            login_type: LoginType::Email,
             user_id: account.map(|a| a.user_id),
             binding_email_id: account.map(|a| a.binding_email_id),
             ip,

@@ -14,7 +14,7 @@ use paychat_common::http::ClientIp;
 use paychat_common::{ApiError, Json};
 
 use super::domain::Password;
-use super::queries::{self, LoginLog};
+use super::queries::{self, LoginLog, LoginType};
 use super::types::ChangePasswordRequest;
 use crate::state::AppState;
 
@@ -75,6 +75,7 @@ pub async fn change_password(
             &state.db,
             &LoginLog {
                 id: state.ids.next(),
+                login_type: LoginType::Email,
                 user_id: Some(user.user_id),
                 binding_email_id: Some(account.binding_email_id),
                 ip: &ip.to_string(),

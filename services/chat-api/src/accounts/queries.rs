@@ -115,22 +115,39 @@ pub async fn insert_binding_email<'c>(
     .map(|_| ())
 }
 
+/// What a `chat_user_binding` row binds a user to: their email identity or an
+/// account at a sign-in provider (`chat_user_binding_oauth`).
+#[derive(Debug, Clone, Copy)]
+pub enum BoundIdentity {
+    Email(i64),
+    Oauth(i64),
+}
+
 pub async fn insert_binding<'c>(
     db: impl MySqlExecutor<'c>,
     id: i64,
-    binding_email_id: i64,
+    identity: BoundIdentity,
     user_id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO chat_user_binding (id, binding_type, user_binding_email_id, user_id) \
-         VALUES (?, 'email', ?, ?)",
-    )
-    .bind(id)
-    .bind(binding_email_id)
-    .bind(user_id)
-    .execute(db)
-    .await
-    .map(|_| ())
+    let (sql, identity_id) = match identity {
+        BoundIdentity::Email(id) => (
+            "INSERT INTO chat_user_binding (id, binding_type, user_binding_email_id, user_id) \
+             VALUES (?, 'email', ?, ?)",
+            id,
+        ),
+        BoundIdentity::Oauth(id) => (
+            "INSERT INTO chat_user_binding (id, binding_type, user_binding_oauth_id, user_id) \
+             VALUES (?, 'oauth', ?, ?)",
+            id,
+        ),
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .bind(identity_id)
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map(|_| ())
 }
 
 pub async fn set_password<'c>(
@@ -333,9 +350,26 @@ pub async fn expire_codes<'c>(
     .map(|_| ())
 }
 
+/// How a sign-in was made (`chat_user_login_log.login_type`).
+#[derive(Debug, Clone, Copy)]
+pub enum LoginType {
+    Email,
+    Oauth,
+}
+
+impl LoginType {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Oauth => "oauth",
+        }
+    }
+}
+
 /// One row of `chat_user_login_log`.
 pub struct LoginLog<'a> {
     pub id: i64,
+    pub login_type: LoginType,
     pub user_id: Option<i64>,
     pub binding_email_id: Option<i64>,
     pub ip: &'a str,
@@ -349,10 +383,11 @@ pub async fn insert_login_log<'c>(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO chat_user_login_log (id, user_id, login_type, user_binding_email_id, login_ip, \
-         login_status, message) VALUES (?, ?, 'email', ?, ?, ?, ?)",
+         login_status, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(log.id)
     .bind(log.user_id)
+    .bind(log.login_type.as_str())
     .bind(log.binding_email_id)
     .bind(log.ip)
     .bind(log.success)
@@ -383,4 +418,13 @@ pub async fn find_account_of_user<'c>(
     .bind(user_id)
     .fetch_optional(db)
     .await
+}
+
+/// Whether the user's email identity has a password (a way in of its own).
+pub async fn has_password<'c>(
+    db: impl MySqlExecutor<'c>,
+    user_id: i64,
+) -> Result<bool, sqlx::Error> {
+    let account = find_account_of_user(db, user_id).await?;
+    Ok(account.is_some_and(|a| !a.password.is_empty()))
 }

@@ -16,6 +16,7 @@ use utoipa::IntoParams;
 
 use super::codes::{self, BizType, NewCode};
 use super::domain::{Email, Nickname, Password};
+use super::queries::BoundIdentity;
 use super::types::{EmailRequest, RegisterRequest, RegisterResponse, parse_locale, role_from_db};
 use super::{
     MailCodeResponses, mail_code_if, mail_limits, mailer, queries, read_committed, retrying, send,
@@ -136,7 +137,13 @@ async fn register_tx(
                 password_hash,
             )
             .await?;
-            queries::insert_binding(&mut *tx, ids.next(), binding_email_id, user_id).await?;
+            queries::insert_binding(
+                &mut *tx,
+                ids.next(),
+                BoundIdentity::Email(binding_email_id),
+                user_id,
+            )
+            .await?;
             user_id
         }
     };

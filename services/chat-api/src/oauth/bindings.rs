@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use super::providers::{Identity, Kind};
 use super::queries;
+use crate::accounts::queries as accounts_db;
 use crate::accounts::types::rfc3339;
 use crate::state::AppState;
 
@@ -50,7 +51,7 @@ pub async fn list(
     user: AuthUser,
 ) -> Result<Json<BindingList>, ApiError> {
     let rows = queries::list_bindings(&state.db, user.user_id).await?;
-    let password = queries::has_password(&state.db, user.user_id).await?;
+    let password = accounts_db::has_password(&state.db, user.user_id).await?;
     let providers = &state.oauth.providers;
     Ok(Json(BindingList {
         items: rows
@@ -96,7 +97,7 @@ pub async fn unlink(
         .iter()
         .find(|b| b.provider == provider)
         .ok_or(ApiError::NotFound { code: "not_linked" })?;
-    let password = queries::has_password(&mut *tx, user.user_id).await?;
+    let password = accounts_db::has_password(&mut *tx, user.user_id).await?;
     if !password && bindings.len() <= 1 {
         return Err(ApiError::Conflict {
             code: "last_sign_in_method",

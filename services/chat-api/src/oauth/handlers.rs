@@ -22,7 +22,7 @@ use super::flow::{self, Pending, Ticket};
 use super::providers::{Identity, Kind};
 use super::queries;
 use crate::accounts::domain::{Email, Nickname};
-use crate::accounts::queries as accounts_db;
+use crate::accounts::queries::{self as accounts_db, BoundIdentity, LoginLog, LoginType};
 use crate::accounts::types::{User, rfc3339, role_from_db};
 use crate::state::AppState;
 
@@ -438,7 +438,13 @@ pub async fn insert_oauth_binding(
         identity.email.as_deref(),
     )
     .await?;
-    queries::insert_binding(&mut *tx, state.ids.next(), oauth_id, user_id).await
+    accounts_db::insert_binding(
+        &mut *tx,
+        state.ids.next(),
+        BoundIdentity::Oauth(oauth_id),
+        user_id,
+    )
+    .await
 }
 
 /// A new user with the provider's verified address (no password) and the binding.
@@ -466,7 +472,13 @@ async fn create_user(
             .await?;
         accounts_db::insert_binding_email(&mut *tx, email_id, email.as_str(), "").await?;
         accounts_db::set_verified(&mut *tx, email.as_str()).await?;
-        accounts_db::insert_binding(&mut *tx, state.ids.next(), email_id, user_id).await?;
+        accounts_db::insert_binding(
+            &mut *tx,
+            state.ids.next(),
+            BoundIdentity::Email(email_id),
+            user_id,
+        )
+        .await?;
         insert_oauth_binding(&mut tx, state, identity, user_id).await?;
         tx.commit().await
     }
@@ -496,7 +508,19 @@ async fn session_for(
     }
     let ip = ip.to_string();
     accounts_db::set_last_login_ip(&state.db, user_id, &ip).await?;
-    queries::insert_login_log(&state.db, state.ids.next(), user_id, provider, &ip).await?;
+    accounts_db::insert_login_log(
+        &state.db,
+        &LoginLog {
+            id: state.ids.next(),
+            login_type: LoginType::Oauth,
+            user_id: Some(user_id),
+            binding_email_id: None,
+            ip: &ip,
+            success: true,
+            message: &format!("success via {provider}"),
+        },
+    )
+    .await?;
     let issued = state.sessions.create_from(user_id, role, origin).await?;
     let user = accounts_db::find_user(&state.db, user_id)
         .await?

@@ -40,24 +40,6 @@ pub async fn insert_oauth<'c>(
     .map(|_| ())
 }
 
-pub async fn insert_binding<'c>(
-    db: impl MySqlExecutor<'c>,
-    id: i64,
-    oauth_id: i64,
-    user_id: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO chat_user_binding (id, binding_type, user_binding_oauth_id, user_id) \
-         VALUES (?, 'oauth', ?, ?)",
-    )
-    .bind(id)
-    .bind(oauth_id)
-    .bind(user_id)
-    .execute(db)
-    .await
-    .map(|_| ())
-}
-
 #[derive(Debug, FromRow)]
 pub struct BindingRow {
     pub oauth_id: i64,
@@ -95,22 +77,6 @@ pub async fn lock_bindings<'c>(
         .await
 }
 
-/// Whether the user's email identity has a password (a way in of its own).
-pub async fn has_password<'c>(
-    db: impl MySqlExecutor<'c>,
-    user_id: i64,
-) -> Result<bool, sqlx::Error> {
-    let found: Option<bool> = sqlx::query_scalar(
-        "SELECT e.password <> '' FROM chat_user_binding b \
-         JOIN chat_user_binding_email e ON e.id = b.user_binding_email_id \
-         WHERE b.user_id = ? AND b.binding_type = 'email'",
-    )
-    .bind(user_id)
-    .fetch_optional(db)
-    .await?;
-    Ok(found.unwrap_or(false))
-}
-
 pub async fn delete_binding<'c>(
     db: impl MySqlExecutor<'c>,
     oauth_id: i64,
@@ -120,27 +86,6 @@ pub async fn delete_binding<'c>(
          ON o.id = b.user_binding_oauth_id WHERE o.id = ?",
     )
     .bind(oauth_id)
-    .execute(db)
-    .await
-    .map(|_| ())
-}
-
-/// A sign-in through a provider, in the login log.
-pub async fn insert_login_log<'c>(
-    db: impl MySqlExecutor<'c>,
-    id: i64,
-    user_id: i64,
-    provider: &str,
-    ip: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO chat_user_login_log (id, user_id, login_type, user_binding_email_id, login_ip, \
-         login_status, message) VALUES (?, ?, 'oauth', NULL, ?, 1, ?)",
-    )
-    .bind(id)
-    .bind(user_id)
-    .bind(ip)
-    .bind(format!("success via {provider}"))
     .execute(db)
     .await
     .map(|_| ())
