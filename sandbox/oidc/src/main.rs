@@ -3,23 +3,17 @@
 
 use anyhow::Context;
 use paychat_sandbox_oidc::{Settings, router, state};
-use paychat_sandbox_support::serve_until_signal;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    // stdout carries only the "listening on" line below.
+    // stdout carries only the "listening on" line.
     paychat_sandbox_support::init_logging(std::io::stderr);
     let settings = Settings::load(std::env::args().skip(1), |name| std::env::var(name).ok())
         .context("reading settings")?;
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("binding {}", settings.listen))?;
-    let bound = listener.local_addr()?;
-    let state = state(&settings, bound)?;
-    // Tests (and scripts) read this line to learn the port when started on port 0.
-    println!("paychat-sandbox-oidc listening on http://{bound}");
-    tracing::info!(address = %bound, issuer = %state.issuer, "sandbox OIDC provider listening");
-    serve_until_signal(axum::serve(listener, router(state)).into_future())
-        .await
-        .context("serving")
+    paychat_sandbox_support::serve_http("paychat-sandbox-oidc", settings.listen, |bound| {
+        let state = state(&settings, bound)?;
+        tracing::info!(address = %bound, issuer = %state.issuer, "sandbox OIDC provider listening");
+        Ok(router(state))
+    })
+    .await
 }

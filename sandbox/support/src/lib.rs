@@ -2,7 +2,10 @@
 //! (default `info`) and running a server until SIGTERM or Ctrl-C. Kept apart
 //! from `paychat-common` so no sandbox links service code.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+
+use anyhow::Context;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
@@ -31,6 +34,26 @@ pub async fn serve_until_signal<E>(server: impl Future<Output = Result<(), E>>) 
             Ok(())
         }
     }
+}
+
+/// Binds `listen` (port 0 picks one), builds the stand-in's router for the bound
+/// address with `app`, prints `<name> listening on http://<address>` on stdout
+/// (tests and scripts read that line to learn the port) and serves until a stop
+/// signal.
+pub async fn serve_http(
+    name: &str,
+    listen: SocketAddr,
+    app: impl FnOnce(SocketAddr) -> anyhow::Result<axum::Router>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let bound = listener.local_addr()?;
+    let router = app(bound)?;
+    println!("{name} listening on http://{bound}");
+    serve_until_signal(axum::serve(listener, router).into_future())
+        .await
+        .context("serving")
 }
 
 /// Resolves on SIGTERM or Ctrl-C (only Ctrl-C where SIGTERM cannot be watched).
