@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::oidc::{
-    AuthorizeRequest, bearer_user, client_credentials, issue_or_ask, oauth_error, pkce_matches,
+    AuthorizeRequest, authenticated_client, bearer_user, issue_or_ask, oauth_error, pkce_matches,
 };
 use crate::{AppState, Grant, Spoil};
 
@@ -54,23 +54,14 @@ pub async fn access_token(
     headers: HeaderMap,
     axum::Form(form): axum::Form<AccessTokenForm>,
 ) -> Response {
-    let Some((id, secret)) = client_credentials(
+    if let Err(refused) = authenticated_client(
+        &state,
         &headers,
         form.client_id.as_deref(),
         form.client_secret.as_deref(),
-    ) else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "no client credentials",
-        );
-    };
-    if !state.client_matches(&id, &secret) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "incorrect_client_credentials",
-            "wrong client credentials",
-        );
+        "incorrect_client_credentials",
+    ) {
+        return *refused;
     }
     let Some(grant) = form.code.as_deref().and_then(|c| state.take_code(c)) else {
         return oauth_error(

@@ -191,6 +191,33 @@ pub fn client_credentials(
     basic.or_else(|| Some((form_id?.to_owned(), form_secret?.to_owned())))
 }
 
+/// The id of the client a token request authenticates as (Basic or the form),
+/// or the answer refusing it: 401 `invalid_client` when it names none,
+/// 401 `wrong_code` when the secret does not match.
+pub fn authenticated_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    form_id: Option<&str>,
+    form_secret: Option<&str>,
+    wrong_code: &str,
+) -> Result<String, Box<Response>> {
+    let Some((id, secret)) = client_credentials(headers, form_id, form_secret) else {
+        return Err(Box::new(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "no client credentials",
+        )));
+    };
+    if !state.client_matches(&id, &secret) {
+        return Err(Box::new(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            wrong_code,
+            "wrong client credentials",
+        )));
+    }
+    Ok(id)
+}
+
 /// Whether `verifier` hashes to `challenge` (S256).
 pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
@@ -202,24 +229,16 @@ pub async fn token(
     headers: HeaderMap,
     axum::Form(form): axum::Form<TokenForm>,
 ) -> Response {
-    let Some((id, secret)) = client_credentials(
+    let id = match authenticated_client(
+        &state,
         &headers,
         form.client_id.as_deref(),
         form.client_secret.as_deref(),
-    ) else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "no client credentials",
-        );
+        "invalid_client",
+    ) {
+        Ok(id) => id,
+        Err(refused) => return *refused,
     };
-    if !state.client_matches(&id, &secret) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "wrong client credentials",
-        );
-    }
     if form.grant_type.as_deref() != Some("authorization_code") {
         return oauth_error(
             StatusCode::BAD_REQUEST,

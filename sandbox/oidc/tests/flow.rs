@@ -50,10 +50,31 @@ async fn code(base: &str, extra: &str) -> String {
     let url = url::Url::parse(&location).expect("redirect");
     assert!(location.starts_with("http://app.test/cb?"));
     assert!(url.query_pairs().any(|(k, v)| k == "state" && v == "s1"));
-    url.query_pairs()
+    code_of(&url)
+}
+
+/// The `code` parameter of a redirect back to the client.
+fn code_of(redirect: &url::Url) -> String {
+    redirect
+        .query_pairs()
         .find(|(k, _)| k == "code")
         .map(|(_, v)| v.into_owned())
         .expect("code")
+}
+
+/// GETs `url` (with `bearer` as the access token, when given) and reads JSON.
+async fn get_json(url: String, bearer: Option<&str>) -> Value {
+    let mut request = client().get(url);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    request
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
 }
 
 async fn token(base: &str, code: &str, verifier: &str) -> reqwest::Response {
@@ -91,23 +112,9 @@ fn verify(jwt: &str, jwks: &Value) -> Option<Value> {
 #[tokio::test]
 async fn code_flow_with_pkce_gives_a_signed_id_token() {
     let base = start().await;
-    let discovery: Value = client()
-        .get(format!("{base}/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("json");
+    let discovery: Value = get_json(format!("{base}/.well-known/openid-configuration"), None).await;
     assert_eq!(discovery["issuer"], base.as_str());
-    let jwks: Value = client()
-        .get(format!("{base}/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks: Value = get_json(format!("{base}/jwks"), None).await;
 
     let code = code(&base, "&login_hint=alice%40sandbox.test").await;
     // A wrong verifier spends nothing but is refused... and the code is gone.
@@ -132,29 +139,18 @@ async fn code_flow_with_pkce_gives_a_signed_id_token() {
     // The code works once.
     assert_eq!(token(&base, &code, VERIFIER).await.status(), 400);
 
-    let info: Value = client()
-        .get(format!("{base}/userinfo"))
-        .bearer_auth(body["access_token"].as_str().expect("access_token"))
-        .send()
-        .await
-        .expect("userinfo")
-        .json()
-        .await
-        .expect("json");
+    let info: Value = get_json(
+        format!("{base}/userinfo"),
+        Some(body["access_token"].as_str().expect("access_token")),
+    )
+    .await;
     assert_eq!(info["sub"], claims["sub"]);
 }
 
 #[tokio::test]
 async fn switches_spoil_the_id_token() {
     let base = start().await;
-    let jwks: Value = client()
-        .get(format!("{base}/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks: Value = get_json(format!("{base}/jwks"), None).await;
     let hint = "&login_hint=bob%40sandbox.test";
     let mint = |extra: String| {
         let base = base.clone();
@@ -193,14 +189,7 @@ async fn login_page_lists_users_and_github_answers_in_its_shapes() {
         .await
         .expect("text");
     assert!(page.contains(r#"value="alice@sandbox.test""#));
-    let users: Value = client()
-        .get(format!("{base}/sim/users"))
-        .send()
-        .await
-        .expect("users")
-        .json()
-        .await
-        .expect("json");
+    let users: Value = get_json(format!("{base}/sim/users"), None).await;
     assert_eq!(users["items"][0]["email"], "alice@sandbox.test");
 
     let res = client()
@@ -212,11 +201,7 @@ async fn login_page_lists_users_and_github_answers_in_its_shapes() {
         .await
         .expect("authorize");
     let location = url::Url::parse(res.headers()["location"].to_str().expect("loc")).expect("url");
-    let code = location
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .expect("code");
+    let code = code_of(&location);
     let body: Value = client()
         .post(format!("{base}/github/login/oauth/access_token"))
         .header("accept", "application/json")
@@ -233,15 +218,7 @@ async fn login_page_lists_users_and_github_answers_in_its_shapes() {
         .await
         .expect("json");
     let token = body["access_token"].as_str().expect("token");
-    let emails: Value = client()
-        .get(format!("{base}/github/api/user/emails"))
-        .header("authorization", format!("Bearer {token}"))
-        .send()
-        .await
-        .expect("emails")
-        .json()
-        .await
-        .expect("json");
+    let emails: Value = get_json(format!("{base}/github/api/user/emails"), Some(token)).await;
     assert_eq!(emails[0]["email"], "alice@sandbox.test");
     assert_eq!(emails[0]["primary"], true);
     assert_eq!(emails[0]["verified"], true);
