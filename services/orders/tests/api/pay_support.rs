@@ -182,6 +182,47 @@ impl PayApp {
         (buyer, order_id, out_trade_no)
     }
 
+    /// The order as its buyer reads it (`GET /api/orders/{id}`).
+    pub async fn order_json(&self, user: &User, order_id: &str) -> Value {
+        self.app
+            .get(user, &format!("/api/orders/{order_id}"))
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Lets the QR code of this trade run out here (Alipay's copy stays payable).
+    pub async fn expire_qr(&self, out_trade_no: &str) {
+        sqlx::query(
+            "UPDATE chat_order_history SET qr_expire_time = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND \
+             WHERE out_trade_no = ?",
+        )
+        .bind(out_trade_no)
+        .execute(&self.app.db)
+        .await
+        .unwrap();
+    }
+
+    /// Whether exactly one mail to this address (of this business type, when
+    /// given) is in the send log within the wait.
+    pub async fn one_mail_logged(&self, to: &str, biz_type: Option<i32>) -> bool {
+        eventually(WAIT, || async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM sys_email_send_log WHERE to_email_address = ? \
+                 AND (? IS NULL OR biz_type = ?)",
+            )
+            .bind(to)
+            .bind(biz_type)
+            .bind(biz_type)
+            .fetch_one(&self.app.db)
+            .await
+            .unwrap();
+            n == 1
+        })
+        .await
+    }
+
     /// How many refunds the order's payment history records.
     pub async fn refunded_history_rows(&self, order_id: &str) -> i64 {
         self.history_rows(order_id, PayStatus::Refunded).await

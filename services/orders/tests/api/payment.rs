@@ -56,13 +56,7 @@ async fn payment_paid_through_the_sandbox_completes_the_order_once() {
         .await,
         1
     );
-    let order: Value = t
-        .app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let order: Value = t.order_json(&buyer, &order_id).await;
     assert_eq!(order["qr_code"], json!(qr));
     assert_eq!(order["status"], json!("awaiting_confirmation"));
 
@@ -72,13 +66,7 @@ async fn payment_paid_through_the_sandbox_completes_the_order_once() {
         "order not completed"
     );
 
-    let order: Value = t
-        .app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let order: Value = t.order_json(&buyer, &order_id).await;
     assert_eq!(order["status"], json!("completed"));
     assert!(order["pay_time"].is_string());
     assert_eq!(order["qr_code"], Value::Null);
@@ -120,19 +108,7 @@ async fn payment_paid_through_the_sandbox_completes_the_order_once() {
         assert!(mail["text"].as_str().unwrap().contains(&grouped(code)));
     }
     // The send is logged right after the mail server accepted it.
-    assert!(
-        eventually(WAIT, || async {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM sys_email_send_log WHERE to_email_address = ?",
-            )
-            .bind(&email)
-            .fetch_one(&t.app.db)
-            .await
-            .unwrap();
-            n == 1
-        })
-        .await
-    );
+    assert!(t.one_mail_logged(&email, None).await);
     let logged: (i32, i8, String) = sqlx::query_as(
         "SELECT biz_type, status, content FROM sys_email_send_log WHERE to_email_address = ?",
     )
@@ -404,13 +380,7 @@ async fn payment_after_the_order_closed_is_refunded_when_stock_is_gone() {
     assert_eq!(t.app.redis_stock(&product).await, 0);
 
     // The buyer sees the order closed and refunded, alone and in the list.
-    let order: Value = t
-        .app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let order: Value = t.order_json(&buyer, &order_id).await;
     assert_eq!(order["status"], json!("closed"));
     assert_eq!(order["qr_code"], Value::Null);
     assert_eq!(order["refund"]["amount"], json!("5.00"), "{order}");
@@ -432,17 +402,7 @@ async fn payment_after_the_order_closed_is_refunded_when_stock_is_gone() {
     assert!(text.contains("¥5.00"), "{text}");
     assert!(text.contains("refunded to your Alipay account"), "{text}");
     assert!(
-        eventually(WAIT, || async {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM sys_email_send_log WHERE to_email_address = ? AND biz_type = 13",
-            )
-            .bind(&email)
-            .fetch_one(&t.app.db)
-            .await
-            .unwrap();
-            n == 1
-        })
-        .await,
+        t.one_mail_logged(&email, Some(13)).await,
         "the refund email was not logged"
     );
 }
@@ -601,14 +561,7 @@ async fn payment_through_two_qr_codes_fulfils_once_and_refunds_the_second() {
     let product = t.app.product(3, "4.00").await;
     let (buyer, order_id, first) = t.order_with_qr(&product, 1).await;
     // The first QR code runs out here (Alipay's copy is still payable).
-    sqlx::query(
-        "UPDATE chat_order_history SET qr_expire_time = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND \
-         WHERE out_trade_no = ?",
-    )
-    .bind(&first)
-    .execute(&t.app.db)
-    .await
-    .unwrap();
+    t.expire_qr(&first).await;
     let second = t.out_trade_no(&buyer, &order_id).await;
     assert_eq!(second, format!("{order_id}_2"));
 

@@ -76,14 +76,7 @@ async fn two_attempts_paid_at_once_fulfil_one_and_refund_the_other() {
     let product = t.app.product(3, "4.00").await;
     let (buyer, order_id, first) = t.order_with_qr(&product, 1).await;
     // The first QR code runs out here (Alipay's copy is still payable).
-    sqlx::query(
-        "UPDATE chat_order_history SET qr_expire_time = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND \
-         WHERE out_trade_no = ?",
-    )
-    .bind(&first)
-    .execute(&t.app.db)
-    .await
-    .unwrap();
+    t.expire_qr(&first).await;
     let second = t.out_trade_no(&buyer, &order_id).await;
     let a = paid_trade(&t, &order_id, &first).await;
     let b = paid_trade(&t, &order_id, &second).await;

@@ -42,13 +42,7 @@ async fn order_closed_during_precreate_gets_no_qr_code() {
 
     assert_error(paying.await.unwrap(), 409, "order_not_payable").await;
     assert_eq!(t.app.order_status(&order_id).await, OrderStatus::Closed);
-    let order: Value = t
-        .app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let order: Value = t.order_json(&buyer, &order_id).await;
     assert_eq!(order["status"], "closed");
     assert_eq!(order["qr_code"], Value::Null);
     // Alipay has the trade: it stays known, so reconciliation can settle a
