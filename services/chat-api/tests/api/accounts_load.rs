@@ -13,7 +13,8 @@ use futures::future::join_all;
 use serde_json::json;
 
 use crate::accounts_support::{
-    PASSWORD, WEB_BASE, code_in, email, expect_error, spawn_accounts_app, wait_for_mails,
+    PASSWORD, WEB_BASE, code_in, email, expect_error, spawn_accounts_app, spawn_login_limited,
+    wait_for_mails,
 };
 use crate::helpers::TestApp;
 
@@ -236,11 +237,7 @@ impl TestApp {
 
 #[tokio::test]
 async fn concurrent_wrong_passwords_reach_the_check_at_most_the_limit() {
-    let app = spawn_accounts_app(&[
-        ("login_fail_limit_email", "10".into()),
-        ("login_fail_limit_ip", "1000".into()),
-    ])
-    .await;
+    let app = spawn_login_limited(10, 1000).await;
     let address = email("race");
     app.signed_up(&address, PASSWORD).await;
     let body = json!({"email": address, "password": "wrong password"});
@@ -260,11 +257,7 @@ async fn concurrent_wrong_passwords_reach_the_check_at_most_the_limit() {
     );
 
     // The same for one IP trying many addresses.
-    let app = spawn_accounts_app(&[
-        ("login_fail_limit_email", "1000".into()),
-        ("login_fail_limit_ip", "10".into()),
-    ])
-    .await;
+    let app = spawn_login_limited(1000, 10).await;
     let app = &app;
     let statuses = join_all((0..50).map(|i| {
         let body = json!({"email": format!("nobody{i}@example.com"), "password": "x"});
@@ -290,12 +283,7 @@ async fn a_right_password_gives_its_attempt_back() {
         assert_eq!(app.login(&address, PASSWORD).await.status(), 200);
     }
     for _ in 0..3 {
-        expect_error(
-            app.login(&address, "wrong password").await,
-            401,
-            "invalid_credentials",
-        )
-        .await;
+        app.login_refused(&address, "wrong password").await;
     }
     expect_error(app.login(&address, PASSWORD).await, 429, "rate_limited").await;
 }
@@ -407,12 +395,7 @@ async fn registering_again_retires_the_earlier_link() {
         app.verify(&second).await,
         format!("{WEB_BASE}/verify/success")
     );
-    expect_error(
-        app.login(&address, PASSWORD).await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
+    app.login_refused(&address, PASSWORD).await;
     assert_eq!(app.login(&address, second_password).await.status(), 200);
 }
 

@@ -164,20 +164,11 @@ async fn malformed_and_oversized_bodies() {
 
 #[tokio::test]
 async fn login_failures_are_rate_limited_per_address_and_per_ip() {
-    let app = spawn_accounts_app(&[
-        ("login_fail_limit_email", "3".into()),
-        ("login_fail_limit_ip", "6".into()),
-    ])
-    .await;
+    let app = spawn_login_limited(3, 6).await;
     let address = email("limited");
     app.signed_up(&address, PASSWORD).await;
     for _ in 0..3 {
-        expect_error(
-            app.login(&address, "wrong password").await,
-            401,
-            "invalid_credentials",
-        )
-        .await;
+        app.login_refused(&address, "wrong password").await;
     }
     let res = app.login(&address, "wrong password").await;
     let retry_after: u64 = res.headers()["retry-after"]
@@ -199,12 +190,7 @@ async fn login_failures_are_rate_limited_per_address_and_per_ip() {
 
     // Other addresses are still judged, until the IP's own limit (6 failures) is reached.
     for _ in 0..3 {
-        expect_error(
-            app.login(&email("other"), "wrong password").await,
-            401,
-            "invalid_credentials",
-        )
-        .await;
+        app.login_refused(&email("other"), "wrong password").await;
     }
     let res = app.login(&email("other"), "wrong password").await;
     assert!(res.headers().contains_key("retry-after"));

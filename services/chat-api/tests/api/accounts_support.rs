@@ -41,6 +41,15 @@ pub async fn spawn_accounts_app(extra: &[(&str, String)]) -> TestApp {
 }
 
 /// A fresh address for this test.
+/// The accounts app with these limits on failed logins per address and per IP.
+pub async fn spawn_login_limited(per_email: u32, per_ip: u32) -> TestApp {
+    spawn_accounts_app(&[
+        ("login_fail_limit_email", per_email.to_string()),
+        ("login_fail_limit_ip", per_ip.to_string()),
+    ])
+    .await
+}
+
 pub fn email(tag: &str) -> String {
     format!("{tag}.{}@example.com", paychat_common::testing::unique(""))
 }
@@ -134,6 +143,17 @@ impl TestApp {
             &json!({"email": email, "password": password}),
         )
         .await
+    }
+
+    /// Asserts that signing in with these credentials is refused (401
+    /// `invalid_credentials`).
+    pub async fn login_refused(&self, email: &str, password: &str) {
+        expect_error(
+            self.login(email, password).await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
     }
 
     /// Follows a verification link (without following the redirect); answers

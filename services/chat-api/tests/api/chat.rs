@@ -163,16 +163,7 @@ async fn a_completion_streams_meta_deltas_done_and_is_saved() {
 #[tokio::test]
 async fn models_are_listed() {
     let t = spawn_chat().await;
-    let body: Value = t
-        .app
-        .client
-        .get(t.app.url("/api/chat/models"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = t.app.get_public_json("/api/chat/models").await;
     assert_eq!(
         body["items"][0],
         json!({"id": "sandbox-chat", "name": "sandbox-chat"})

@@ -153,16 +153,7 @@ impl OAuthEnv {
 #[tokio::test]
 async fn providers_lists_the_configured_ones() {
     let env = oauth_app().await;
-    let body: Value = env
-        .app
-        .client
-        .get(env.app.url("/api/auth/providers"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = env.app.get_public_json("/api/auth/providers").await;
     assert_eq!(
         body,
         json!({ "items": [
