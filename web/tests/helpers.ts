@@ -1,5 +1,7 @@
 /** Test helpers: a fetch stub at the network boundary that records requests and replays scripted responses. */
 import { vi } from 'vitest'
+import type { User } from '@/api/types'
+import { useAuthStore } from '@/stores/auth'
 
 export interface Recorded {
   url: string
@@ -55,4 +57,28 @@ export function stubFetch(routes: Record<string, Responder>) {
   })
   vi.stubGlobal('fetch', fn)
   return { calls, fn }
+}
+
+/** A user as the API answers one; `over` changes fields. */
+export function makeUser(over: Partial<User> = {}): User {
+  return {
+    id: '7',
+    email: 'a@example.com',
+    nickname: 'A',
+    description: null,
+    role: 'user',
+    can_conversation_times: 3,
+    last_login_ip: null,
+    created_at: '2026-01-01T00:00:00Z',
+    ...over,
+  }
+}
+
+/** Signs `user` in through the auth store against a stubbed login answering `token`; the stub is gone afterwards. */
+export async function signIn(user: User, token = 't') {
+  stubFetch({ 'POST /api/auth/login': () => json(200, { token, expires_at: '2030-01-01T00:00:00Z', user }) })
+  const auth = useAuthStore()
+  await auth.login('a@example.com', 'password1')
+  vi.unstubAllGlobals()
+  return auth
 }

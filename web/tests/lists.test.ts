@@ -5,19 +5,10 @@ import { adminOrderQuery, listAdminOrdersPage } from '@/api/admin'
 import { useAuthStore } from '@/stores/auth'
 import { useChatStore } from '@/stores/chat'
 import { useOrdersStore } from '@/stores/orders'
-import type { ExchangeCode, Order, User } from '@/api/types'
-import { json, stubFetch, type Recorded } from './helpers'
+import type { ExchangeCode, Order } from '@/api/types'
+import { json, makeUser, signIn, stubFetch, type Recorded } from './helpers'
 
-const user: User = {
-  id: '7',
-  email: 'a@example.com',
-  nickname: 'A',
-  description: null,
-  role: 'user',
-  can_conversation_times: 3,
-  last_login_ip: null,
-  created_at: '2026-01-01T00:00:00Z',
-}
+const user = makeUser()
 
 function order(id: number): Order {
   return {
@@ -65,12 +56,8 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-async function loggedIn(times = 3) {
-  stubFetch({ 'POST /api/auth/login': () => json(200, { token: 't', expires_at: '2030-01-01T00:00:00Z', user: { ...user, can_conversation_times: times } }) })
-  const auth = useAuthStore()
-  await auth.login('a@example.com', 'password1')
-  vi.unstubAllGlobals()
-  return auth
+function loggedIn(times = 3) {
+  return signIn({ ...user, can_conversation_times: times })
 }
 
 describe('my orders and my codes page by next_cursor', () => {

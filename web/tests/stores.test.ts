@@ -5,19 +5,9 @@ import { configureHttp } from '@/api/http'
 import { useAuthStore } from '@/stores/auth'
 import { useChatStore } from '@/stores/chat'
 import { useOrdersStore } from '@/stores/orders'
-import type { User } from '@/api/types'
-import { json, sse, stubFetch } from './helpers'
+import { json, makeUser, signIn, sse, stubFetch } from './helpers'
 
-const user: User = {
-  id: '900719925474099312',
-  email: 'a@example.com',
-  nickname: 'A',
-  description: null,
-  role: 'user',
-  can_conversation_times: 3,
-  last_login_ip: null,
-  created_at: '2026-01-01T00:00:00Z',
-}
+const user = makeUser({ id: '900719925474099312' })
 
 let unauthorized = 0
 
@@ -39,12 +29,8 @@ afterEach(() => {
   vi.unstubAllGlobals()
 })
 
-async function loggedIn(times = 3) {
-  stubFetch({ 'POST /api/auth/login': () => json(200, { token: 'tok-1', expires_at: '2030-01-01T00:00:00Z', user: { ...user, can_conversation_times: times } }) })
-  const auth = useAuthStore()
-  await auth.login('a@example.com', 'password1')
-  vi.unstubAllGlobals()
-  return auth
+function loggedIn(times = 3) {
+  return signIn({ ...user, can_conversation_times: times }, 'tok-1')
 }
 
 describe('auth store', () => {

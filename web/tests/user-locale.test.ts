@@ -3,21 +3,10 @@ import { createPinia, setActivePinia } from 'pinia'
 import { configureHttp } from '@/api/http'
 import { register } from '@/api/auth'
 import { useAuthStore } from '@/stores/auth'
-import type { User } from '@/api/types'
 import { setLocale } from '@/locales'
-import { json, stubFetch } from './helpers'
+import { json, makeUser, stubFetch } from './helpers'
 
-const user: User = {
-  id: '7',
-  email: 'a@example.com',
-  nickname: 'A',
-  description: null,
-  role: 'user',
-  can_conversation_times: 3,
-  last_login_ip: null,
-  created_at: '2026-01-01T00:00:00Z',
-  locale: 'zh-CN',
-}
+const user = makeUser({ locale: 'zh-CN' })
 
 beforeEach(() => {
   localStorage.clear()
