@@ -156,6 +156,16 @@ impl TestApp {
         .await;
     }
 
+    /// The login log, oldest first: each attempt's user, success, message and IP.
+    pub async fn login_log(&self) -> Vec<(Option<i64>, bool, String, String)> {
+        sqlx::query_as(
+            "SELECT user_id, login_status, message, login_ip FROM chat_user_login_log ORDER BY id",
+        )
+        .fetch_all(&self.db)
+        .await
+        .unwrap()
+    }
+
     /// Follows a verification link (without following the redirect); answers
     /// the `Location`.
     pub async fn verify(&self, code: &str) -> String {
