@@ -19,6 +19,19 @@ async fn redis_cmd(app: &TestApp, cmd: &str, product: &str, arg: Option<i64>) {
     let _: redis::Value = c.query_async(&mut redis).await.unwrap();
 }
 
+/// Asserts the product's Redis stock comes back to `stock` within six seconds.
+async fn assert_repaired(app: &TestApp, product: &str, stock: i64) {
+    let repaired = eventually(Duration::from_secs(6), || async {
+        app.redis_stock(product).await == stock
+    })
+    .await;
+    assert!(
+        repaired,
+        "stock not repaired: {}",
+        app.redis_stock(product).await
+    );
+}
+
 #[tokio::test]
 async fn leaked_stock_is_repaired_within_one_reconcile_interval() {
     let app = spawn_app_with(&[("stock_reconcile_interval_secs", "1".into())]).await;
@@ -30,27 +43,11 @@ async fn leaked_stock_is_repaired_within_one_reconcile_interval() {
     // Units taken in Redis and never given back (a give-back that failed).
     redis_cmd(&app, "DECRBY", &product, Some(3)).await;
     assert_eq!(app.redis_stock(&product).await, 1);
-    let repaired = eventually(Duration::from_secs(6), || async {
-        app.redis_stock(&product).await == 4
-    })
-    .await;
-    assert!(
-        repaired,
-        "stock not repaired: {}",
-        app.redis_stock(&product).await
-    );
+    assert_repaired(&app, &product, 4).await;
 
     // And units Redis has too many of.
     redis_cmd(&app, "INCRBY", &product, Some(2)).await;
-    let repaired = eventually(Duration::from_secs(6), || async {
-        app.redis_stock(&product).await == 4
-    })
-    .await;
-    assert!(
-        repaired,
-        "stock not repaired: {}",
-        app.redis_stock(&product).await
-    );
+    assert_repaired(&app, &product, 4).await;
 }
 
 #[tokio::test]
@@ -126,9 +123,5 @@ async fn a_give_back_that_fails_is_counted_and_the_count_repaired() {
 
     // Once the key is usable again the schedule puts the unit back.
     redis_cmd(&app, "DEL", &product, None).await;
-    let repaired = eventually(Duration::from_secs(6), || async {
-        app.redis_stock(&product).await == 3
-    })
-    .await;
-    assert!(repaired, "stock not repaired");
+    assert_repaired(&app, &product, 3).await;
 }
