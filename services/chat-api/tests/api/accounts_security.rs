@@ -13,37 +13,20 @@ use crate::helpers::spawn_app_with;
 #[tokio::test]
 async fn invalid_registrations_are_400_and_store_nothing() {
     let app = spawn_accounts_app(&[]).await;
+    let bad_email = |address: &str| {
+        (
+            json!({"email": address, "password": PASSWORD}),
+            "invalid_email",
+            "email",
+        )
+    };
     let cases = [
-        (
-            json!({"email": "' OR 1=1 --", "password": PASSWORD}),
-            "invalid_email",
-            "email",
-        ),
-        (
-            json!({"email": "x' OR '1'='1@example.com", "password": PASSWORD}),
-            "invalid_email",
-            "email",
-        ),
-        (
-            json!({"email": "not-an-address", "password": PASSWORD}),
-            "invalid_email",
-            "email",
-        ),
-        (
-            json!({"email": "", "password": PASSWORD}),
-            "invalid_email",
-            "email",
-        ),
-        (
-            json!({"email": format!("{}@example.com", "a".repeat(60)), "password": PASSWORD}),
-            "invalid_email",
-            "email",
-        ),
-        (
-            json!({"email": "a\u{0}b@example.com", "password": PASSWORD}),
-            "invalid_email",
-            "email",
-        ),
+        bad_email("' OR 1=1 --"),
+        bad_email("x' OR '1'='1@example.com"),
+        bad_email("not-an-address"),
+        bad_email(""),
+        bad_email(&format!("{}@example.com", "a".repeat(60))),
+        bad_email("a\u{0}b@example.com"),
         (
             json!({"email": email("weak"), "password": "1234567"}),
             "weak_password",
