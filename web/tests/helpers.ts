@@ -1,5 +1,7 @@
 /** Test helpers: a fetch stub at the network boundary that records requests and replays scripted responses. */
 import { vi } from 'vitest'
+import { createPinia, setActivePinia } from 'pinia'
+import { configureHttp } from '@/api/http'
 import type { User } from '@/api/types'
 import { useAuthStore } from '@/stores/auth'
 
@@ -81,4 +83,12 @@ export async function signIn(user: User, token = 't') {
   await auth.login('a@example.com', 'password1')
   vi.unstubAllGlobals()
   return auth
+}
+
+/** Nothing saved, new stores, and requests carrying the auth store's token (signed out on a 401). */
+export function freshStores() {
+  localStorage.clear()
+  setActivePinia(createPinia())
+  const auth = useAuthStore()
+  configureHttp({ token: () => auth.token, unauthorized: () => auth.clear() })
 }

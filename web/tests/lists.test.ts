@@ -1,12 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createPinia, setActivePinia } from 'pinia'
-import { configureHttp } from '@/api/http'
 import { adminOrderQuery, listAdminOrdersPage } from '@/api/admin'
-import { useAuthStore } from '@/stores/auth'
 import { useChatStore } from '@/stores/chat'
 import { useOrdersStore } from '@/stores/orders'
 import type { ExchangeCode, Order } from '@/api/types'
-import { json, makeUser, signIn, stubFetch, type Recorded } from './helpers'
+import { freshStores, json, makeUser, signIn, stubFetch, type Recorded } from './helpers'
 
 const user = makeUser()
 
@@ -45,10 +42,7 @@ function pager<T>(all: T[], id: (t: T) => string) {
 }
 
 beforeEach(() => {
-  localStorage.clear()
-  setActivePinia(createPinia())
-  const auth = useAuthStore()
-  configureHttp({ token: () => auth.token, unauthorized: () => auth.clear() })
+  freshStores()
 })
 
 afterEach(() => {

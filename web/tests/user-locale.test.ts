@@ -1,18 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createPinia, setActivePinia } from 'pinia'
-import { configureHttp } from '@/api/http'
 import { register } from '@/api/auth'
 import { useAuthStore } from '@/stores/auth'
 import { setLocale } from '@/locales'
-import { json, makeUser, stubFetch } from './helpers'
+import { freshStores, json, makeUser, stubFetch } from './helpers'
 
 const user = makeUser({ locale: 'zh-CN' })
 
 beforeEach(() => {
-  localStorage.clear()
-  setActivePinia(createPinia())
-  const auth = useAuthStore()
-  configureHttp({ token: () => auth.token, unauthorized: () => auth.clear() })
+  freshStores()
 })
 
 afterEach(() => {
