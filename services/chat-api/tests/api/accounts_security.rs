@@ -326,19 +326,23 @@ async fn readyz_follows_redis_going_away_and_coming_back() {
             .status()
             .as_u16()
     };
+    // Asks every 250 ms, at most `tries` times, until the status is `want`.
+    let ready_becomes = |want: u16, tries: usize| async move {
+        let mut status = 0;
+        for _ in 0..tries {
+            status = ready().await;
+            if status == want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        status
+    };
     assert_eq!(ready().await, 200);
 
     redis.kill().await.unwrap();
     redis.wait().await.unwrap();
-    let mut status = 0;
-    for _ in 0..60 {
-        status = ready().await;
-        if status == 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert_eq!(status, 503, "Redis is down");
+    assert_eq!(ready_becomes(503, 60).await, 503, "Redis is down");
     let res = app.client.get(app.url("/readyz")).send().await.unwrap();
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["checks"]["redis"], "unavailable");
@@ -350,14 +354,7 @@ async fn readyz_follows_redis_going_away_and_coming_back() {
 
     let _redis = start_redis(port);
     wait_port(port).await;
-    for _ in 0..80 {
-        status = ready().await;
-        if status == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert_eq!(status, 200, "Redis is back");
+    assert_eq!(ready_becomes(200, 80).await, 200, "Redis is back");
 }
 
 #[tokio::test]

@@ -242,13 +242,7 @@ impl ChatTest {
 
     /// `GET path` as `user`; answers the JSON body.
     pub async fn get_json(&self, user: &User, path: &str) -> Value {
-        self.get(user, path)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.app.read_json(self.get(user, path)).await
     }
 
     /// `PATCH /api/chat/rooms/{room}` with a new title, as `user`.

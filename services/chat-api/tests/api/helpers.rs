@@ -47,13 +47,11 @@ impl TestApp {
 
     /// GETs a path that needs no sign-in and reads the JSON answer.
     pub async fn get_public_json(&self, path: &str) -> serde_json::Value {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.read_json(self.client.get(self.url(path))).await
+    }
+
+    /// Sends the request and reads the JSON answer.
+    pub async fn read_json(&self, request: reqwest::RequestBuilder) -> serde_json::Value {
+        request.send().await.unwrap().json().await.unwrap()
     }
 }
