@@ -28,5 +28,6 @@ bench:
 	cargo build --release -p paychat-sandbox-llm -p paychat-orders -p paychat-payment-gateway --bins
 	cargo run --release -p paychat-chat-api --bin bench_stream
 	./target/release/bench_orders
+	./target/release/bench_stats
 	./target/release/bench_envelope 3
 	./target/release/bench_notify
