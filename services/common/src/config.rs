@@ -46,6 +46,16 @@ pub fn load<T: DeserializeOwned>(overrides: &[(&str, String)]) -> Result<T, Conf
     load_from(Some(&file), overrides)
 }
 
+/// Loads `T` as [`load`] does, then checks it with `validate`.
+pub fn load_validated<T: DeserializeOwned>(
+    overrides: &[(&str, String)],
+    validate: impl FnOnce(&T) -> Result<(), ConfigError>,
+) -> Result<T, ConfigError> {
+    let config: T = load(overrides)?;
+    validate(&config)?;
+    Ok(config)
+}
+
 pub fn load_from<T: DeserializeOwned>(
     file: Option<&Path>,
     overrides: &[(&str, String)],
@@ -216,9 +226,7 @@ pub struct CommonConfig {
 
 impl CommonConfig {
     pub fn load(overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
-        let config: Self = load(overrides)?;
-        config.validate()?;
-        Ok(config)
+        load_validated(overrides, Self::validate)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {

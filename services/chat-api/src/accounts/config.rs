@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use lettre::message::Mailbox;
-use paychat_common::config::{ConfigError, Problems, SmtpTls, load, split_list};
+use paychat_common::config::{ConfigError, Problems, SmtpTls, load_validated, split_list};
 use paychat_common::ratelimit::Limit;
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -54,9 +54,7 @@ fn empty_secret() -> SecretString {
 
 impl AccountsConfig {
     pub fn load(overrides: &[(&str, String)]) -> Result<Self, ConfigError> {
-        let config: Self = load(overrides)?;
-        config.validate()?;
-        Ok(config)
+        load_validated(overrides, Self::validate)
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
