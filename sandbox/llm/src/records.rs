@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Fixed facts about a request, known when it arrives.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RequestInfo {
     pub id: String,
     pub key: Option<String>,
@@ -46,12 +46,8 @@ pub struct Record {
 /// The JSON shape of a record in `GET /sim/requests`.
 #[derive(Debug, Serialize)]
 pub struct RecordView {
-    pub id: String,
-    pub key: Option<String>,
-    pub model: String,
-    pub messages: Value,
-    pub stream: bool,
-    pub include_usage: bool,
+    #[serde(flatten)]
+    pub info: RequestInfo,
     pub status: u16,
     pub chunks_sent: usize,
     pub started_at: String,
@@ -109,12 +105,7 @@ impl Record {
     pub fn view(&self) -> RecordView {
         let progress = self.progress().clone();
         RecordView {
-            id: self.info.id.clone(),
-            key: self.info.key.clone(),
-            model: self.info.model.clone(),
-            messages: self.info.messages.clone(),
-            stream: self.info.stream,
-            include_usage: self.info.include_usage,
+            info: self.info.clone(),
             status: progress.status,
             chunks_sent: progress.chunks_sent,
             started_at: rfc3339(self.started_at),
@@ -240,12 +231,16 @@ mod tests {
         recorder.start(info("a", "alpha"));
         recorder.start(info("b", "beta x"));
         recorder.start(info("c", "gamma x"));
-        let ids: Vec<String> = recorder.find(None, 10).into_iter().map(|r| r.id).collect();
+        let ids: Vec<String> = recorder
+            .find(None, 10)
+            .into_iter()
+            .map(|r| r.info.id)
+            .collect();
         assert_eq!(ids, vec!["c", "b"]);
         let ids: Vec<String> = recorder
             .find(Some("beta"), 10)
             .into_iter()
-            .map(|r| r.id)
+            .map(|r| r.info.id)
             .collect();
         assert_eq!(ids, vec!["b"]);
     }
