@@ -59,7 +59,9 @@ start_redis() {
   if port_open $REDIS_PORT; then step "Redis already answering on 127.0.0.1:$REDIS_PORT"; return; fi
   step "starting Redis on 127.0.0.1:$REDIS_PORT"
   mkdir -p "$STACK/redis"
-  nohup redis-server --bind 127.0.0.1 --port $REDIS_PORT --save '' --appendonly no --dir "$STACK/redis" \
+  # Append-only, fsync every second, as production's Redis must be: a restart
+  # keeps stock counts, sessions and limits (a lost second is repaired by reconciliation).
+  nohup redis-server --bind 127.0.0.1 --port $REDIS_PORT --save '' --appendonly yes --appendfsync everysec --dir "$STACK/redis" \
     --pidfile "$STACK/redis.pid" --logfile "$STACK/redis.log" --maxclients 10000 >/dev/null 2>&1 &
   echo $! >"$STACK/redis.pid"
   wait_port $REDIS_PORT 100 || die "Redis did not start (log: $STACK/redis.log)"
