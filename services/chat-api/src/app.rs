@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{accounts, chat, oauth, rooms, sensitive};
+use crate::{accounts, admin, chat, oauth, rooms, sensitive};
 
 #[derive(OpenApi)]
 #[openapi(info(
@@ -62,6 +62,7 @@ impl Application {
             .merge(chat::router())
             .merge(rooms::router())
             .merge(sensitive::router())
+            .merge(admin::router())
             .split_for_parts();
         let options = service::http_options(&state.config.common)?;
         let router = service::router(api, state.clone(), readiness, options);

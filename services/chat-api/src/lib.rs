@@ -1,6 +1,7 @@
 //! chat-api as a library, so tests and benchmarks start the real service in-process.
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod chat;
 pub mod config;

@@ -9,7 +9,9 @@
 //! - `spent`: every answer (`chat_message`, type answer) took one time when
 //!   it started;
 //! - `returned`: an answer that ended without a word of content (not still
-//!   streaming) had its time given back, in the transaction that closed it.
+//!   streaming) had its time given back, in the transaction that closed it;
+//! - `adjusted`: an admin's change (`chat_times_adjustment`, written in the
+//!   transaction that changed the balance), with the admin's reason as label.
 //!
 //! Every balance change is one of those; there is no other path that changes
 //! `can_conversation_times`.
@@ -35,10 +37,17 @@ enum Kind {
     Redeemed = 2,
     Spent = 3,
     Returned = 4,
+    Adjusted = 5,
 }
 
 impl Kind {
-    const ALL: [Self; 4] = [Self::Bought, Self::Redeemed, Self::Spent, Self::Returned];
+    const ALL: [Self; 5] = [
+        Self::Bought,
+        Self::Redeemed,
+        Self::Spent,
+        Self::Returned,
+        Self::Adjusted,
+    ];
 
     fn as_str(self) -> &'static str {
         match self {
@@ -46,6 +55,7 @@ impl Kind {
             Self::Redeemed => "redeemed",
             Self::Spent => "spent",
             Self::Returned => "returned",
+            Self::Adjusted => "adjusted",
         }
     }
 
@@ -98,6 +108,13 @@ impl Kind {
                  AND (m.update_time < ? OR (m.update_time = ? AND m.id < ?)) \
                  ORDER BY m.update_time DESC, m.id DESC LIMIT ?"
             }
+            Self::Adjusted => {
+                "SELECT a.id, a.create_time AS at, CAST(a.delta AS SIGNED) AS times, \
+                 a.reason AS label, CAST(NULL AS SIGNED) AS room_id, CAST(NULL AS CHAR) AS answer_id \
+                 FROM chat_times_adjustment a \
+                 WHERE a.user_id = ? AND (a.create_time < ? OR (a.create_time = ? AND a.id < ?)) \
+                 ORDER BY a.create_time DESC, a.id DESC LIMIT ?"
+            }
         }
     }
 }
@@ -117,15 +134,16 @@ struct Row {
 pub struct TimesEntry {
     /// Unique within the history: `<kind>:<row id>`.
     id: String,
-    /// `bought`, `redeemed`, `spent` or `returned`.
+    /// `bought`, `redeemed`, `spent`, `returned` or `adjusted`.
     kind: &'static str,
-    /// The change: +N redeemed, -1 spent, +1 returned; for `bought`, the
+    /// The change: +N redeemed, -1 spent, +1 returned, ±N adjusted; for `bought`, the
     /// times the order's codes give once redeemed (the balance is unchanged).
     times: i64,
     /// RFC 3339, UTC.
     created_at: String,
     /// The product name(s) for `bought`/`redeemed`, the conversation title for
-    /// `spent`/`returned` (null once the conversation is deleted).
+    /// `spent`/`returned` (null once the conversation is deleted), the
+    /// admin's reason for `adjusted`.
     label: Option<String>,
     /// The conversation of an answer, while it exists.
     room_id: Option<String>,
@@ -224,7 +242,7 @@ async fn rows_of(
     let id = before.id_bound(kind);
     let q = sqlx::query_as::<_, Row>(kind.sql()).bind(user_id);
     let q = match kind {
-        Kind::Bought | Kind::Redeemed => q,
+        Kind::Bought | Kind::Redeemed | Kind::Adjusted => q,
         Kind::Spent => q.bind(ANSWER),
         Kind::Returned => q.bind(ANSWER).bind(MessageStatus::Streaming.code()),
     };

@@ -18,6 +18,39 @@ use super::queries::{self, Account, LoginLog, LoginType};
 use super::types::{LoginRequest, LoginResponse, User, rfc3339, role_from_db};
 use crate::state::AppState;
 
+fn account_disabled() -> ApiError {
+    ApiError::Refused {
+        code: "account_disabled",
+        message: "this account has been disabled".into(),
+    }
+}
+
+/// Refuses a disabled account: checked after the password (so the answer
+/// says nothing to a caller without it) and again once the session exists,
+/// ending it, so a sign-in racing an admin's disable cannot keep a session:
+/// the disable sets the flag first and ends every session after.
+pub(crate) async fn refuse_if_disabled(
+    state: &AppState,
+    user_id: i64,
+    role: paychat_common::auth::Role,
+    issued: Option<&paychat_common::auth::Issued>,
+) -> Result<(), ApiError> {
+    if !queries::is_disabled(&state.db, user_id).await? {
+        return Ok(());
+    }
+    if let Some(issued) = issued {
+        state
+            .sessions
+            .revoke(&AuthUser {
+                user_id,
+                role,
+                token_hash: paychat_common::auth::hash_token(&issued.token),
+            })
+            .await?;
+    }
+    Err(account_disabled())
+}
+
 fn invalid_credentials() -> ApiError {
     ApiError::Unauthenticated {
         code: "invalid_credentials",
@@ -60,7 +93,7 @@ async fn log_attempt(
         (status = 200, description = "Signed in", body = LoginResponse),
         (status = 400, description = "`invalid_email` or `invalid_request`"),
         (status = 401, description = "`invalid_credentials`"),
-        (status = 403, description = "`email_not_verified`"),
+        (status = 403, description = "`email_not_verified` or `account_disabled`"),
         (status = 429, description = "`rate_limited`, with `Retry-After`"),
         (status = 503, description = "`busy` (too many password checks at once), with `Retry-After`"),
     )
@@ -140,6 +173,11 @@ pub async fn login(
         });
     }
 
+    if account.disabled {
+        log_attempt(&state, Some(&account), &ip_text, false, "account disabled").await?;
+        return Err(account_disabled());
+    }
+
     let role = state.accounts.role_for(&email, role_from_db(&account.role));
     if role.as_str() != account.role {
         queries::set_role(&state.db, account.user_id, role.as_str()).await?;
@@ -150,6 +188,7 @@ pub async fn login(
         .sessions
         .create_from(account.user_id, role, super::sessions::origin(ip, &headers))
         .await?;
+    refuse_if_disabled(&state, account.user_id, role, Some(&issued)).await?;
     let user = queries::find_user(&state.db, account.user_id)
         .await?
         .ok_or_else(|| {

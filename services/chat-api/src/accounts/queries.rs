@@ -46,13 +46,16 @@ pub struct Account {
     pub password: String,
     pub verified: bool,
     pub role: String,
+    /// Set by an admin: the account may not sign in.
+    pub disabled: bool,
     /// The user's language (`Locale`), for the mail sent to this address.
     pub locale: String,
 }
 
 macro_rules! account_sql {
     () => {
-        "SELECT e.id AS binding_email_id, b.user_id, e.password, e.verified, u.role, u.locale \
+        "SELECT e.id AS binding_email_id, b.user_id, e.password, e.verified, u.role, u.disabled, \
+         u.locale \
          FROM chat_user_binding_email e \
          JOIN chat_user_binding b ON b.user_binding_email_id = e.id AND b.binding_type = 'email' \
          JOIN chat_user u ON u.id = b.user_id \
@@ -79,6 +82,18 @@ pub async fn lock_account<'c>(
         .bind(email)
         .fetch_optional(db)
         .await
+}
+
+/// Whether an admin has disabled the user (false for no such user).
+pub async fn is_disabled<'c>(
+    db: impl MySqlExecutor<'c>,
+    user_id: i64,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar::<_, bool>("SELECT disabled FROM chat_user WHERE id = ?")
+        .bind(user_id)
+        .fetch_optional(db)
+        .await
+        .map(|d| d.unwrap_or(false))
 }
 
 pub async fn insert_user<'c>(

@@ -500,6 +500,7 @@ async fn session_for(
         .await?
         .ok_or(ApiError::Unauthorized)?;
     let stored = role_from_db(&row.role);
+    crate::accounts::login::refuse_if_disabled(state, user_id, stored, None).await?;
     let role = Email::parse(&row.email)
         .map(|e| state.accounts.role_for(&e, stored))
         .unwrap_or(stored);
@@ -522,6 +523,7 @@ async fn session_for(
     )
     .await?;
     let issued = state.sessions.create_from(user_id, role, origin).await?;
+    crate::accounts::login::refuse_if_disabled(state, user_id, role, Some(&issued)).await?;
     let user = accounts_db::find_user(&state.db, user_id)
         .await?
         .ok_or(ApiError::Unauthorized)?;

@@ -8,6 +8,7 @@ mod accounts_locale;
 mod accounts_me;
 mod accounts_security;
 mod accounts_support;
+mod admin_users;
 mod chat;
 mod chat_give_back;
 mod chat_support;

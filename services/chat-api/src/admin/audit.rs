@@ -1,0 +1,103 @@
+//! The audit log: every admin action writes one row in its own transaction
+//! ([`record`]); `GET /api/admin/audit-log` lists them newest first.
+
+use axum::extract::{Query, State};
+use paychat_common::auth::AdminUser as Admin;
+use paychat_common::{ApiError, Json};
+use serde::Deserialize;
+use serde_json::Value;
+use sqlx::MySqlConnection;
+use utoipa::IntoParams;
+
+use super::queries::{self, NewAudit};
+use super::types::{AuditEntry, AuditPage};
+use crate::pagination::{PageQuery, parse_id};
+use crate::state::AppState;
+
+/// What an admin did to what, and from where.
+pub struct Action<'a> {
+    pub actor_id: i64,
+    pub action: &'a str,
+    pub target: String,
+    pub ip: String,
+}
+
+/// Writes the audit row of `action`, inside the caller's transaction.
+pub async fn record(
+    conn: &mut MySqlConnection,
+    state: &AppState,
+    action: &Action<'_>,
+    before: &Value,
+    after: &Value,
+) -> Result<(), sqlx::Error> {
+    queries::insert_audit(
+        conn,
+        &NewAudit {
+            id: state.ids.next(),
+            actor_id: action.actor_id,
+            action: action.action,
+            target: &action.target,
+            before,
+            after,
+            ip: &action.ip,
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// Only this admin's actions (a user id).
+    actor: Option<String>,
+    /// Only this action, e.g. `user.disable`.
+    action: Option<String>,
+    /// 1..=100, default 20.
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Admin actions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/admin/audit-log",
+    tag = "admin",
+    security(("bearer" = [])),
+    params(AuditQuery),
+    responses(
+        (status = 200, body = AuditPage),
+        (status = 400, description = "`invalid_request` (actor, limit or cursor)"),
+        (status = 401, description = "`unauthorized`"),
+        (status = 403, description = "`forbidden`"),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
+    let page = PageQuery::new(query.limit, query.cursor.as_deref())?;
+    let before = page
+        .cursor
+        .as_deref()
+        .map(parse_id)
+        .transpose()?
+        .unwrap_or(i64::MAX);
+    let actor = match query.actor.as_deref().filter(|a| !a.is_empty()) {
+        Some(text) => Some(
+            text.parse::<i64>()
+                .map_err(|_| ApiError::field("invalid_request", "actor", "is not a user id"))?,
+        ),
+        None => None,
+    };
+    let action = query.action.as_deref().filter(|a| !a.is_empty());
+    let rows = queries::audit_rows(&state.db, actor, action, before, page.limit + 1).await?;
+    let (rows, more) = page.split(rows);
+    let next_cursor = more
+        .then(|| rows.last().map(|r| r.id.to_string()))
+        .flatten();
+    Ok(Json(AuditPage {
+        items: rows.into_iter().map(AuditEntry::from).collect(),
+        next_cursor,
+    }))
+}
