@@ -37,6 +37,18 @@ const routes: RouteRecordRaw[] = [
         meta: { admin: true },
       },
       {
+        path: 'admin/users',
+        name: 'admin-users',
+        component: () => import('@/views/admin/AdminUsersView.vue'),
+        meta: { admin: true },
+      },
+      {
+        path: 'admin/audit-log',
+        name: 'admin-audit',
+        component: () => import('@/views/admin/AdminAuditView.vue'),
+        meta: { admin: true },
+      },
+      {
         path: 'admin/products',
         name: 'admin-products',
         component: () => import('@/views/admin/AdminProductsView.vue'),
