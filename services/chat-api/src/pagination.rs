@@ -39,6 +39,17 @@ impl PageQuery {
         rows.truncate(limit);
         (rows, more)
     }
+
+    /// The id the cursor names, for lists paged by id.
+    pub fn cursor_id(&self) -> Result<Option<i64>, ApiError> {
+        self.cursor.as_deref().map(parse_id).transpose()
+    }
+}
+
+/// The cursor of the page after `rows` (the last row's id) when more exist.
+pub fn next_id_cursor<T>(rows: &[T], more: bool, id: impl Fn(&T) -> i64) -> Option<String> {
+    more.then(|| rows.last().map(|row| id(row).to_string()))
+        .flatten()
 }
 
 /// A cursor or path id that must be one of our numeric ids.

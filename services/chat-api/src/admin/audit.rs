@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 
 use super::queries::{self, NewAudit};
 use super::types::{AuditEntry, AuditPage};
-use crate::pagination::{PageQuery, parse_id};
+use crate::pagination::{PageQuery, next_id_cursor};
 use crate::state::AppState;
 
 /// What an admin did to what, and from where.
@@ -77,12 +77,7 @@ pub async fn list(
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let page = PageQuery::new(query.limit, query.cursor.as_deref())?;
-    let before = page
-        .cursor
-        .as_deref()
-        .map(parse_id)
-        .transpose()?
-        .unwrap_or(i64::MAX);
+    let before = page.cursor_id()?.unwrap_or(i64::MAX);
     let actor = match query.actor.as_deref().filter(|a| !a.is_empty()) {
         Some(text) => Some(
             text.parse::<i64>()
@@ -93,9 +88,7 @@ pub async fn list(
     let action = query.action.as_deref().filter(|a| !a.is_empty());
     let rows = queries::audit_rows(&state.db, actor, action, before, page.limit + 1).await?;
     let (rows, more) = page.split(rows);
-    let next_cursor = more
-        .then(|| rows.last().map(|r| r.id.to_string()))
-        .flatten();
+    let next_cursor = next_id_cursor(&rows, more, |r| r.id);
     Ok(Json(AuditPage {
         items: rows.into_iter().map(AuditEntry::from).collect(),
         next_cursor,

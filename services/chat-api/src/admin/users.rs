@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 
 use super::queries;
 use super::types::{AdminUser, AdminUserDetail, AdminUserPage};
-use crate::pagination::{PageQuery, parse_id};
+use crate::pagination::{PageQuery, next_id_cursor};
 use crate::state::AppState;
 
 /// How many of each recent list the detail carries.
@@ -44,18 +44,11 @@ pub async fn list(
     Query(query): Query<UsersQuery>,
 ) -> Result<Json<AdminUserPage>, ApiError> {
     let page = PageQuery::new(query.limit, query.cursor.as_deref())?;
-    let before = page
-        .cursor
-        .as_deref()
-        .map(parse_id)
-        .transpose()?
-        .unwrap_or(i64::MAX);
+    let before = page.cursor_id()?.unwrap_or(i64::MAX);
     let q = query.q.as_deref().unwrap_or("").trim();
     let rows = queries::search_users(&state.db, q, before, page.limit + 1).await?;
     let (rows, more) = page.split(rows);
-    let next_cursor = more
-        .then(|| rows.last().map(|r| r.id.to_string()))
-        .flatten();
+    let next_cursor = next_id_cursor(&rows, more, |r| r.id);
     Ok(Json(AdminUserPage {
         items: rows.into_iter().map(AdminUser::from).collect(),
         next_cursor,

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::queries::{self, MessageRow, RoomRow};
 use crate::chat::types::{MessageStatus, QUESTION, Usage};
-use crate::pagination::{PageQuery, parse_id, rfc3339};
+use crate::pagination::{PageQuery, next_id_cursor, parse_id, rfc3339};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -167,16 +167,14 @@ pub async fn messages(
 ) -> Result<axum::Json<MessagePage>, ApiError> {
     let room = room_id(&id)?;
     let page = PageQuery::new(query.limit, query.cursor.as_deref())?;
-    let after = page.cursor.as_deref().map(parse_id).transpose()?;
+    let after = page.cursor_id()?;
     let mut conn = state.db.acquire().await?;
     queries::find(&mut conn, user.user_id, room)
         .await?
         .ok_or(ApiError::not_found("not_found"))?;
     let rows = queries::messages(&mut conn, room, after, page.limit + 1).await?;
     let (rows, more) = page.split(rows);
-    let next_cursor = more
-        .then(|| rows.last().map(|r| r.id.to_string()))
-        .flatten();
+    let next_cursor = next_id_cursor(&rows, more, |r| r.id);
     Ok(axum::Json(MessagePage {
         items: rows.into_iter().map(Message::from).collect(),
         next_cursor,

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::filter::normalise;
 use super::queries::{self, WordRow};
-use crate::pagination::{PageQuery, parse_id};
+use crate::pagination::{PageQuery, next_id_cursor};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,13 +57,11 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<axum::Json<WordPage>, ApiError> {
     let page = PageQuery::new(query.limit, query.cursor.as_deref())?;
-    let before = page.cursor.as_deref().map(parse_id).transpose()?;
+    let before = page.cursor_id()?;
     let mut conn = state.db.acquire().await?;
     let rows = queries::page(&mut conn, before, page.limit + 1).await?;
     let (rows, more) = page.split(rows);
-    let next_cursor = more
-        .then(|| rows.last().map(|r| r.id.to_string()))
-        .flatten();
+    let next_cursor = next_id_cursor(&rows, more, |r| r.id);
     Ok(axum::Json(WordPage {
         items: rows.into_iter().map(SensitiveWord::from).collect(),
         next_cursor,
