@@ -7,7 +7,7 @@ use paychat_common::auth::Sessions;
 use paychat_common::ids::IdGenerator;
 use paychat_common::ratelimit::RateLimiter;
 use paychat_common::redis::Keys;
-use redis::aio::ConnectionManager;
+use paychat_common::redis::Redis;
 use sqlx::MySqlPool;
 
 use crate::config::Config;
@@ -16,7 +16,7 @@ use crate::config::Config;
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: MySqlPool,
-    pub redis: ConnectionManager,
+    pub redis: Redis,
     pub keys: Keys,
     pub sessions: Sessions,
     pub limiter: RateLimiter,

@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use crate::redis::Redis;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -18,7 +19,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -100,7 +100,7 @@ fn from_ms(ms: Option<i64>) -> Option<DateTime<Utc>> {
 /// The session store, shared by every service through Redis.
 #[derive(Clone)]
 pub struct Sessions {
-    redis: ConnectionManager,
+    redis: Redis,
     keys: Keys,
     ttl: Duration,
 }
@@ -117,7 +117,7 @@ pub fn hash_token(token: &str) -> String {
 }
 
 impl Sessions {
-    pub fn new(redis: ConnectionManager, keys: Keys, ttl: Duration) -> Self {
+    pub fn new(redis: Redis, keys: Keys, ttl: Duration) -> Self {
         Self { redis, keys, ttl }
     }
 

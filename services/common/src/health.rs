@@ -44,7 +44,7 @@ impl Readiness {
         })
     }
 
-    pub fn redis(self, conn: redis::aio::ConnectionManager) -> Self {
+    pub fn redis(self, conn: crate::redis::Redis) -> Self {
         self.check("redis", move || {
             let mut conn = conn.clone();
             async move { crate::redis::ping(&mut conn).await }

@@ -16,8 +16,8 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::redis::Redis;
 use anyhow::{Context, bail};
-use redis::aio::ConnectionManager;
 
 use crate::ApiError;
 use crate::redis::Keys;
@@ -73,7 +73,7 @@ struct State {
 }
 
 struct Leasing {
-    redis: ConnectionManager,
+    redis: Redis,
     keys: Keys,
     token: String,
 }
@@ -123,7 +123,7 @@ impl IdGenerator {
 
     /// Leases a free worker number in Redis and keeps the lease alive in the
     /// background for as long as the generator lives.
-    pub async fn lease(redis: ConnectionManager, keys: &Keys) -> anyhow::Result<Self> {
+    pub async fn lease(redis: Redis, keys: &Keys) -> anyhow::Result<Self> {
         let leasing = Leasing {
             redis,
             keys: keys.clone(),

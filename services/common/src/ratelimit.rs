@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use crate::redis::Redis;
 
 use crate::ApiError;
 use crate::redis::Keys;
@@ -17,7 +17,7 @@ use crate::rkey;
 
 #[derive(Clone)]
 pub struct RateLimiter {
-    redis: ConnectionManager,
+    redis: Redis,
     keys: Keys,
 }
 
@@ -84,7 +84,7 @@ impl Attempt {
 }
 
 impl RateLimiter {
-    pub fn new(redis: ConnectionManager, keys: Keys) -> Self {
+    pub fn new(redis: Redis, keys: Keys) -> Self {
         Self { redis, keys }
     }
 

@@ -7,9 +7,13 @@ use anyhow::Context;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use secrecy::{ExposeSecret, SecretString};
 
+/// The Redis handle every service holds. Code outside this module names this
+/// type, never the driver's, so the connection kind can change in one place.
+pub type Redis = ConnectionManager;
+
 /// A lazily connecting, self-reconnecting handle: a service starts (and answers
 /// `/readyz` with 503) while Redis is down, and recovers when it is back.
-pub fn connect(url: &SecretString) -> anyhow::Result<ConnectionManager> {
+pub fn connect(url: &SecretString) -> anyhow::Result<Redis> {
     let client = redis::Client::open(url.expose_secret()).context("parsing redis_url")?;
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_secs(2)))
@@ -47,7 +51,7 @@ macro_rules! rkey {
     ($keys:expr, $($arg:tt)*) => { $keys.key(&format!($($arg)*)) };
 }
 
-pub async fn ping(conn: &mut ConnectionManager) -> anyhow::Result<()> {
+pub async fn ping(conn: &mut Redis) -> anyhow::Result<()> {
     let _: String = redis::cmd("PING").query_async(conn).await?;
     Ok(())
 }

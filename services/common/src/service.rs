@@ -8,11 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::redis::Redis;
 use anyhow::Context;
 use axum::Router;
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use redis::aio::ConnectionManager;
 use sqlx::MySqlPool;
 use tokio::net::TcpListener;
 
@@ -27,7 +27,7 @@ use crate::redis::Keys;
 /// The connections and shared handles every service starts with.
 pub struct Infra {
     pub db: MySqlPool,
-    pub redis: ConnectionManager,
+    pub redis: Redis,
     pub keys: Keys,
     pub ids: Arc<IdGenerator>,
     pub sessions: Sessions,

@@ -14,8 +14,8 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use paychat_common::redis::Keys;
+use paychat_common::redis::Redis;
 use paychat_common::rkey;
-use redis::aio::ConnectionManager;
 
 /// KEYS: rate window, open slots. ARGV: window ms, max requests, max streams,
 /// slot lifetime ms, slot id. Returns `{0, ttl_ms}` when the rate is exceeded
@@ -63,7 +63,7 @@ pub struct Limits {
 /// gives it back too, on the runtime, so no path can keep it.
 #[must_use = "dropping a stream slot gives it back"]
 pub struct StreamSlot {
-    redis: ConnectionManager,
+    redis: Redis,
     key: String,
     id: i64,
     held: bool,
@@ -76,7 +76,7 @@ pub struct StreamSlot {
 /// task's result, the slot, is dropped with the task's handle instead, which
 /// gives it back.
 pub async fn admit(
-    redis: &ConnectionManager,
+    redis: &Redis,
     keys: &Keys,
     user_id: i64,
     slot_id: i64,
@@ -140,7 +140,7 @@ impl StreamSlot {
     }
 }
 
-async fn give(mut redis: ConnectionManager, key: String, id: i64) {
+async fn give(mut redis: Redis, key: String, id: i64) {
     let given: redis::RedisResult<i64> = redis::cmd("ZREM")
         .arg(&key)
         .arg(id)

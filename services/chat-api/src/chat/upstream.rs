@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use paychat_common::redis::Keys;
+use paychat_common::redis::Redis;
 use paychat_common::rkey;
-use redis::aio::ConnectionManager;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
@@ -36,7 +36,7 @@ pub struct Upstream {
     url: String,
     keys: Vec<Key>,
     next: AtomicUsize,
-    redis: ConnectionManager,
+    redis: Redis,
     redis_keys: Keys,
     rest: Duration,
 }
@@ -61,11 +61,7 @@ pub enum OpenError {
 }
 
 impl Upstream {
-    pub fn new(
-        settings: &RelaySettings,
-        redis: ConnectionManager,
-        redis_keys: Keys,
-    ) -> anyhow::Result<Self> {
+    pub fn new(settings: &RelaySettings, redis: Redis, redis_keys: Keys) -> anyhow::Result<Self> {
         // One client for the whole process: its pool keeps the connections to
         // the upstream open between streams. HTTP/1.1, one stream per
         // connection, so a slow stream never holds up another one's frames.

@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use paychat_common::redis::Keys;
+use paychat_common::redis::Redis;
 use paychat_common::rkey;
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
 use sqlx::MySqlPool;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -41,7 +41,7 @@ struct Inner {
     /// The Redis version the loaded list belongs to.
     seen: Mutex<Option<i64>>,
     db: MySqlPool,
-    redis: ConnectionManager,
+    redis: Redis,
     version_key: String,
 }
 
@@ -49,7 +49,7 @@ impl SensitiveWords {
     /// Loads the list and starts watching for changes.
     pub async fn start(
         db: MySqlPool,
-        redis: ConnectionManager,
+        redis: Redis,
         keys: &Keys,
         every: Duration,
     ) -> anyhow::Result<Self> {

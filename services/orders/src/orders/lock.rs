@@ -6,9 +6,9 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use paychat_common::redis::Keys;
+use paychat_common::redis::Redis;
 use paychat_common::rkey;
 use redis::Script;
-use redis::aio::ConnectionManager;
 
 static RELEASE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -22,13 +22,13 @@ pub struct UserLock {
     pub waited: bool,
     key: String,
     token: String,
-    redis: ConnectionManager,
+    redis: Redis,
 }
 
 impl UserLock {
     /// Waits up to `wait` for the lock; None if another request kept it.
     pub async fn acquire(
-        redis: &ConnectionManager,
+        redis: &Redis,
         keys: &Keys,
         user_id: i64,
         ttl: Duration,

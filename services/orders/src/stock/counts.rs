@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use paychat_common::redis::Keys;
+use paychat_common::redis::Redis;
 use paychat_common::rkey;
-use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 use std::sync::{Arc, LazyLock};
 
@@ -85,14 +85,14 @@ pub enum Reservation {
 
 #[derive(Clone)]
 pub struct Stock {
-    redis: ConnectionManager,
+    redis: Redis,
     keys: Keys,
     /// Serialises reconciliations within this process.
     pub(super) reconcile_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Stock {
-    pub fn new(redis: ConnectionManager, keys: Keys) -> Self {
+    pub fn new(redis: Redis, keys: Keys) -> Self {
         Self {
             redis,
             keys,
