@@ -11,6 +11,7 @@ use chrono::Utc;
 use serde_json::json;
 
 use crate::AppState;
+use crate::notifier::NotifyFaults;
 use crate::trades::{PayRefusal, Trade, china_time};
 
 fn escape(s: &str) -> String {
@@ -95,6 +96,8 @@ fn trade_json(t: &Trade) -> serde_json::Value {
         "qr_expires_at": china_time(t.qr_expires_at),
         "gmt_payment": t.paid_at.map(china_time),
         "notifies": t.notifies,
+        "ever_paid": t.ever_paid,
+        "refunds": t.refunds.iter().map(|(no, amount)| json!({"out_request_no": no, "amount": amount.to_string()})).collect::<Vec<_>>(),
     })
 }
 
@@ -142,4 +145,31 @@ pub async fn sim_trade(
         Some(v) => Json(v).into_response(),
         None => sim_error(StatusCode::NOT_FOUND, "trade_not_found"),
     }
+}
+
+/// `GET /sim/trades`: every trade the stand-in knows, as `{items: [...]}` (the shape
+/// of `/sim/trades/{out_trade_no}`), for checking the books after a fault run.
+pub async fn sim_trades(State(state): State<AppState>) -> Response {
+    let mut store = state.store();
+    let items: Vec<_> = store.all(Utc::now()).map(trade_json).collect();
+    Json(json!({ "items": items })).into_response()
+}
+
+/// `GET /sim/notify-faults`: the switches in force.
+pub async fn get_notify_faults(State(state): State<AppState>) -> Response {
+    Json(state.notify_faults()).into_response()
+}
+
+/// `POST /sim/notify-faults` `{drop?, duplicate?, delay_ms?, reorder_ms?}`: replaces
+/// every switch (a field left out is off); `{}` turns them all off.
+pub async fn set_notify_faults(
+    State(state): State<AppState>,
+    Json(faults): Json<NotifyFaults>,
+) -> Response {
+    *state
+        .notify_faults
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = faults;
+    tracing::info!(?faults, "notify fault switches set");
+    Json(faults).into_response()
 }

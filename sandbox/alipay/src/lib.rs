@@ -3,8 +3,9 @@
 //!
 //! Routes: `POST /gateway.do` (precreate, query, close, refund), `GET /qr/{token}` (the
 //! buyer page) and `POST /qr/{token}/pay` (its Pay button), `POST /sim/pay/{out_trade_no}`
-//! (`?notify=drop` pays without any notify), `GET /sim/trades/{out_trade_no}`,
-//! `GET /healthz`.
+//! (`?notify=drop` pays without any notify), `GET /sim/trades` (every trade),
+//! `GET /sim/trades/{out_trade_no}`, `GET`/`POST /sim/notify-faults` (the notify
+//! fault switches of [`notifier::NotifyFaults`]), `GET /healthz`.
 
 pub mod buyer;
 pub mod config;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub seller_id: Arc<str>,
     pub retry_scale: f64,
     pub http: reqwest::Client,
+    pub notify_faults: Arc<Mutex<notifier::NotifyFaults>>,
 }
 
 impl AppState {
@@ -36,6 +38,14 @@ impl AppState {
     /// trades themselves are still consistent (every change is one assignment).
     pub fn store(&self) -> std::sync::MutexGuard<'_, trades::Store> {
         self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The notify fault switches now in force.
+    pub fn notify_faults(&self) -> notifier::NotifyFaults {
+        *self
+            .notify_faults
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -47,7 +57,12 @@ pub fn router(state: AppState) -> Router {
         .route("/qr/{token}", get(buyer::page))
         .route("/qr/{token}/pay", post(buyer::pay_button))
         .route("/sim/pay/{out_trade_no}", post(buyer::sim_pay))
+        .route("/sim/trades", get(buyer::sim_trades))
         .route("/sim/trades/{out_trade_no}", get(buyer::sim_trade))
+        .route(
+            "/sim/notify-faults",
+            get(buyer::get_notify_faults).post(buyer::set_notify_faults),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }
@@ -76,5 +91,6 @@ pub fn state(settings: &Settings, bound: std::net::SocketAddr) -> anyhow::Result
         seller_id: settings.seller_id.clone().into(),
         retry_scale: settings.retry_scale,
         http,
+        notify_faults: Arc::default(),
     })
 }

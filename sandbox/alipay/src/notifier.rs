@@ -1,12 +1,20 @@
 //! Posting signed notifies to the merchant's `notify_url`, retrying on anything but
 //! a body of exactly `success`, on Alipay's schedule (4m, 10m, 10m, 1h, 2h, 6h, 15h
 //! after the first try) divided by the configured retry scale.
+//!
+//! Fault switches (`POST /sim/notify-faults`, for fault-injection runs) change every
+//! notify sent while they are set: `drop` sends none (recorded as dropped), `duplicate`
+//! delivers each one twice (same `notify_id`, as Alipay's own repeats), `delay_ms` holds
+//! each first attempt back, and `reorder_ms` holds each one back a random 0..=N ms more,
+//! so later notifies overtake earlier ones.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::Utc;
+use rand::Rng;
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::crypto::notify_content;
@@ -15,6 +23,28 @@ use crate::trades::{NotifyLog, Status, Trade, china_time};
 
 /// Gaps before each retry, in seconds, as Alipay documents them.
 pub const SCHEDULE_SECS: [u64; 7] = [240, 600, 600, 3_600, 7_200, 21_600, 54_000];
+
+/// How notifies are mistreated while a fault run asks for it; all off by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyFaults {
+    pub drop: bool,
+    pub duplicate: bool,
+    pub delay_ms: u64,
+    pub reorder_ms: u64,
+}
+
+impl NotifyFaults {
+    /// The wait before one delivery's first attempt.
+    fn hold(&self) -> Duration {
+        let jitter = if self.reorder_ms > 0 {
+            rand::rng().random_range(0..=self.reorder_ms)
+        } else {
+            0
+        };
+        Duration::from_millis(self.delay_ms.saturating_add(jitter))
+    }
+}
 
 /// The notify parameters for the trade's current state (unsigned).
 pub fn notify_params(trade: &Trade, seller_id: &str, notify_id: &str) -> BTreeMap<String, String> {
@@ -76,8 +106,10 @@ pub fn notify_params(trade: &Trade, seller_id: &str, notify_id: &str) -> BTreeMa
 }
 
 /// Schedules the notify for the trade's current state. `drop` records it as dropped
-/// and sends nothing (to test lost notifies).
+/// and sends nothing (to test lost notifies); so do the fault switches' `drop`.
 pub fn notify(state: &AppState, key: &(String, String), drop: bool) {
+    let faults = state.notify_faults();
+    let drop = drop || faults.drop;
     let (params, url, index) = {
         let mut store = state.store();
         let Some(trade) = store.get(key, Utc::now()) else {
@@ -98,9 +130,12 @@ pub fn notify(state: &AppState, key: &(String, String), drop: bool) {
     let Some(url) = url.filter(|_| !drop) else {
         return;
     };
-    let state = state.clone();
-    let key = key.clone();
-    tokio::spawn(async move { deliver(state, key, index, url, params).await });
+    let copies = if faults.duplicate { 2 } else { 1 };
+    for _ in 0..copies {
+        let (state, key, url, params) = (state.clone(), key.clone(), url.clone(), params.clone());
+        let hold = faults.hold();
+        tokio::spawn(async move { deliver(state, key, index, url, params, hold).await });
+    }
 }
 
 async fn deliver(
@@ -109,7 +144,11 @@ async fn deliver(
     index: usize,
     url: String,
     mut params: BTreeMap<String, String>,
+    hold: Duration,
 ) {
+    if !hold.is_zero() {
+        tokio::time::sleep(hold).await;
+    }
     let gaps = std::iter::once(0).chain(SCHEDULE_SECS);
     for gap in gaps {
         if gap > 0 {

@@ -461,6 +461,14 @@ impl Store {
         Ok(t.clone())
     }
 
+    /// Every trade, each brought up to date.
+    pub fn all(&mut self, now: DateTime<Utc>) -> impl Iterator<Item = &Trade> {
+        self.trades.values_mut().map(move |t| {
+            t.refresh(now);
+            &*t
+        })
+    }
+
     pub fn get(&mut self, key: &(String, String), now: DateTime<Utc>) -> Option<&mut Trade> {
         let t = self.trades.get_mut(key)?;
         t.refresh(now);
