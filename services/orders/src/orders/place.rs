@@ -1,7 +1,9 @@
-//! `POST /api/orders`: placing an order. Idempotent per `Idempotency-Key`,
-//! one unpaid order per user (a short per-user lock stops two tabs racing),
-//! stock reserved in Redis first (all or nothing), then the order's rows and
-//! its timeout message written in one transaction by the order writer.
+//! `POST /api/orders`: placing an order. Stock is looked at in Redis before
+//! anything else, so a sold-out request never reaches the database. Then:
+//! idempotent per `Idempotency-Key`, one unpaid order per user (a short
+//! per-user lock stops two tabs racing), stock reserved in Redis (all or
+//! nothing), and the order's rows and its timeout message written in one
+//! transaction by the order writer.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -22,7 +24,7 @@ use super::types::{CreateOrderBody, IdempotencyKey, NewOrder, OrderType, OrderVi
 use super::{OrderError, queries};
 use crate::state::AppState;
 use crate::states::OrderStatus;
-use crate::stock::Reservation;
+use crate::stock::{Gate, Reservation};
 
 /// Places an order. A repeat of the same `Idempotency-Key` returns the same order (200).
 #[utoipa::path(
@@ -45,6 +47,44 @@ pub async fn create_order(
     let order = NewOrder::parse(body)?;
     let started = Instant::now();
 
+    // Stock first, from Redis alone: a sold-out request (most of a flash
+    // sale's) costs no database read, no lock and no write.
+    let result = match state
+        .stock
+        .gate(user.user_id, key.as_str(), &order.items)
+        .await
+    {
+        Ok(Gate::OutOfStock { product_id }) => {
+            metrics::counter!("stock_rejections_total").increment(1);
+            Err(OrderError::OutOfStock { product_id })
+        }
+        Ok(Gate::Open) => checked(&state, &user, &order, &key).await,
+        Err(e) => Err(e.into()),
+    };
+    let outcome = match &result {
+        Ok((_, StatusCode::CREATED)) => "accepted",
+        Ok(_) => "replayed",
+        Err(OrderError::OutOfStock { .. }) => "out_of_stock",
+        Err(OrderError::UnpaidOrderExists { .. }) => "unpaid_order_exists",
+        Err(_) => "error",
+    };
+    metrics::counter!("orders_placed_total", "outcome" => outcome).increment(1);
+    metrics::histogram!("order_place_duration_seconds").record(started.elapsed().as_secs_f64());
+    let (view, status) = result?;
+    if status == StatusCode::CREATED {
+        state.outbox_wake.notify_one();
+    }
+    Ok((status, Json(view)).into_response())
+}
+
+/// The buyer's own checks under the per-user lock (idempotency replay, one
+/// unpaid order, the products and their prices), then the order placed.
+async fn checked(
+    state: &AppState,
+    user: &AuthUser,
+    order: &NewOrder,
+    key: &IdempotencyKey,
+) -> Result<(OrderView, StatusCode), OrderError> {
     // The checks and the prices are read while the lock is being taken: one
     // wait instead of two. Read before the lock was ours they may be stale
     // only if another request held it, and then they are read again; the
@@ -73,7 +113,7 @@ pub async fn create_order(
         if let Some(order_id) = first.and_then(|s| s.done) {
             // Back to the pool first: reading the view takes a connection of its own.
             drop(conn);
-            let view = load_view(&state, order_id)
+            let view = load_view(state, order_id)
                 .await?
                 .ok_or(OrderError::NotFound)?;
             return Ok((view, StatusCode::OK));
@@ -83,24 +123,11 @@ pub async fn create_order(
         }
         // Back to the pool: the order is written on the writer's connection.
         drop(conn);
-        place(&state, &user, &order, &key, seen).await
+        place(state, user, order, key, seen).await
     }
     .await;
     lock.release_soon();
-    let outcome = match &result {
-        Ok((_, StatusCode::CREATED)) => "accepted",
-        Ok(_) => "replayed",
-        Err(OrderError::OutOfStock { .. }) => "out_of_stock",
-        Err(OrderError::UnpaidOrderExists { .. }) => "unpaid_order_exists",
-        Err(_) => "error",
-    };
-    metrics::counter!("orders_placed_total", "outcome" => outcome).increment(1);
-    metrics::histogram!("order_place_duration_seconds").record(started.elapsed().as_secs_f64());
-    let (view, status) = result?;
-    if status == StatusCode::CREATED {
-        state.outbox_wake.notify_one();
-    }
-    Ok((status, Json(view)).into_response())
+    result
 }
 
 async fn place(
@@ -147,7 +174,7 @@ async fn place(
         OrderType::Normal => state.config.orders.payment_window_secs,
     };
 
-    reserve(state, &order.items).await?;
+    reserve(state, user.user_id, key.as_str(), &order.items).await?;
 
     let order_id = state.ids.next();
     // Milliseconds, as the database keeps them, so the answer matches later reads.
@@ -219,9 +246,14 @@ async fn place(
     Ok((view, StatusCode::CREATED))
 }
 
-async fn reserve(state: &AppState, items: &[(i64, i32)]) -> Result<(), OrderError> {
+async fn reserve(
+    state: &AppState,
+    user_id: i64,
+    key: &str,
+    items: &[(i64, i32)],
+) -> Result<(), OrderError> {
     for _ in 0..2 {
-        match state.stock.reserve(items).await? {
+        match state.stock.reserve_order(user_id, key, items).await? {
             Reservation::Reserved => return Ok(()),
             Reservation::OutOfStock { product_id } => {
                 metrics::counter!("stock_rejections_total").increment(1);

@@ -30,6 +30,48 @@ return 0
     )
 });
 
+/// What a buyer's order reads before anything else, so a sold-out request is
+/// answered without the database. KEYS[1]: the marker of the buyer's
+/// idempotency key (set by [`RESERVE_ORDER`]); KEYS[2..]: stock keys; ARGV:
+/// quantities. Returns 0 to go on (stock is there, a count is not loaded, or
+/// the key made an order before and its replay must find it), or the 1-based
+/// index of the first item that cannot be served. Reads only: the units are
+/// taken after the buyer's own checks, so a refused buyer never holds stock
+/// that others were refused meanwhile.
+static GATE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+for i = 2, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if not v then return 0 end
+  if tonumber(v) < tonumber(ARGV[i - 1]) then return i - 1 end
+end
+return 0
+",
+    )
+});
+
+/// [`RESERVE`] for a buyer's order: on success it also marks the buyer's
+/// idempotency key in the same step, so a replay that finds the stock gone
+/// finds the marker and is answered with the order. KEYS[1]: the marker;
+/// KEYS[2..]: stock keys; ARGV[1]: marker lifetime in seconds; ARGV[2..]:
+/// quantities. Returns as [`RESERVE`] does, indices counting stock items.
+static RESERVE_ORDER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+for i = 2, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if not v then return -(i - 1) end
+  if tonumber(v) < tonumber(ARGV[i]) then return i - 1 end
+end
+for i = 2, #KEYS do redis.call('DECRBY', KEYS[i], ARGV[i]) end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+return 0
+",
+    )
+});
+
 /// KEYS[1]: the order's give-back marker; KEYS[2..]: stock keys.
 /// ARGV[1]: marker lifetime in seconds; ARGV[2..]: quantities.
 /// Returns 1 when the stock was given back now, 0 when it had been already.
@@ -76,6 +118,23 @@ pub fn giveback_failed(path: &'static str) {
 /// this would find the order closed in the database anyway.
 const MARKER_TTL_SECS: u64 = 30 * 24 * 3600;
 
+/// How long an idempotency key that made an order is remembered in Redis. A
+/// replay of it on a product that has sold out meanwhile is answered with the
+/// order this long; later (or after Redis lost its data) it is answered
+/// `out_of_stock`, the order itself unchanged.
+const ORDER_KEY_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// What the gate found before any database read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Go on with the buyer's checks (stock is there, a count is not loaded,
+    /// or the key was used before).
+    Open,
+    OutOfStock {
+        product_id: i64,
+    },
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reservation {
     Reserved,
@@ -116,21 +175,50 @@ impl Stock {
         }
         let mut conn = self.redis.clone();
         let at: i64 = inv.invoke_async(&mut conn).await?;
-        let product = |i: i64| {
-            usize::try_from(i.unsigned_abs() - 1)
-                .ok()
-                .and_then(|i| items.get(i))
-                .map_or(0, |(p, _)| *p)
-        };
-        Ok(match at {
-            0 => Reservation::Reserved,
-            i if i > 0 => Reservation::OutOfStock {
-                product_id: product(i),
-            },
-            i => Reservation::NotLoaded {
-                product_id: product(i),
-            },
+        Ok(reservation(items, at))
+    }
+
+    fn order_key_key(&self, user_id: i64, key: &str) -> String {
+        rkey!(self.keys, "stock:{{stock}}:order_key:{user_id}:{key}")
+    }
+
+    /// Whether a buyer's order can be refused as sold out from Redis alone.
+    pub async fn gate(
+        &self,
+        user_id: i64,
+        key: &str,
+        items: &[(i64, i32)],
+    ) -> redis::RedisResult<Gate> {
+        let mut inv = GATE.prepare_invoke();
+        inv.key(self.order_key_key(user_id, key));
+        for (product_id, quantity) in items {
+            inv.key(self.key(*product_id)).arg(*quantity);
+        }
+        let mut conn = self.redis.clone();
+        let at: i64 = inv.invoke_async(&mut conn).await?;
+        Ok(match item_at(items, at) {
+            Some(product_id) if at > 0 => Gate::OutOfStock { product_id },
+            _ => Gate::Open,
         })
+    }
+
+    /// Reserves every item of a buyer's order or none, and on success marks
+    /// its idempotency key (see [`Self::gate`]).
+    pub async fn reserve_order(
+        &self,
+        user_id: i64,
+        key: &str,
+        items: &[(i64, i32)],
+    ) -> redis::RedisResult<Reservation> {
+        let mut inv = RESERVE_ORDER.prepare_invoke();
+        inv.key(self.order_key_key(user_id, key))
+            .arg(ORDER_KEY_TTL_SECS);
+        for (product_id, quantity) in items {
+            inv.key(self.key(*product_id)).arg(*quantity);
+        }
+        let mut conn = self.redis.clone();
+        let at: i64 = inv.invoke_async(&mut conn).await?;
+        Ok(reservation(items, at))
     }
 
     /// Gives the order's units back, once per order however often it is called.
@@ -196,5 +284,20 @@ impl Stock {
             .invoke_async(&mut conn)
             .await?;
         Ok(done == 1)
+    }
+}
+
+/// The product a script's 1-based item index (negative: not loaded) names.
+fn item_at(items: &[(i64, i32)], at: i64) -> Option<i64> {
+    let i = usize::try_from(at.unsigned_abs().checked_sub(1)?).ok()?;
+    items.get(i).map(|(p, _)| *p)
+}
+
+fn reservation(items: &[(i64, i32)], at: i64) -> Reservation {
+    let product_id = item_at(items, at).unwrap_or(0);
+    match at {
+        0 => Reservation::Reserved,
+        i if i > 0 => Reservation::OutOfStock { product_id },
+        _ => Reservation::NotLoaded { product_id },
     }
 }
