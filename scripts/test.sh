@@ -48,6 +48,11 @@ step "building binaries (the tests start some of them as processes)"
 cargo build --workspace --bins --quiet
 "$ROOT/scripts/services.sh" sandbox
 
+step "Redis Cluster for the tests that prove the scripts on one (scripts/cluster.sh redis-up)"
+"$ROOT/scripts/cluster.sh" redis-up
+# Set, a missing cluster fails those tests instead of skipping them.
+export PAYCHAT_TEST_REDIS_CLUSTER=redis://127.0.0.1:37101,redis://127.0.0.1:37102,redis://127.0.0.1:37103
+
 step "Rust tests (unit and integration)"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast

@@ -6,7 +6,7 @@ use paychat_common::envelope::{EnvelopePrivateKey, EnvelopePublicKey};
 use paychat_common::ids::IdGenerator;
 use paychat_common::ratelimit::RateLimiter;
 use paychat_common::redis::Keys;
-use redis::aio::ConnectionManager;
+use paychat_common::redis::Redis;
 use sqlx::MySqlPool;
 
 use crate::alipay::AlipayClient;
@@ -17,7 +17,7 @@ use crate::events::Events;
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: MySqlPool,
-    pub redis: ConnectionManager,
+    pub redis: Redis,
     pub keys: Keys,
     pub limiter: RateLimiter,
     pub ids: Arc<IdGenerator>,

@@ -7,6 +7,13 @@
 //! Pages name a session by an id derived from its hash ([`session_id`]), never
 //! by the hash itself.
 //! [`AuthUser`] and [`AdminUser`] are the extractors every service uses.
+//!
+//! A session's key is found from the token alone and its user's index from the
+//! user id, so the two cannot share a Redis Cluster slot; nothing here writes
+//! both in one transaction or pipeline. The index is written first and a
+//! session last, and a session is deleted before its index entry: an index
+//! entry may name an ended session (lists drop it), but no live session is
+//! ever missing from its user's index, so "end every session" finds them all.
 
 use std::time::Duration;
 
@@ -153,10 +160,11 @@ impl Sessions {
         let mut conn = self.redis.clone();
         redis::pipe()
             .atomic()
-            .set_ex(rkey!(self.keys, "session:{hash}"), value, ttl)
             .sadd(&index, &hash)
             .expire(&index, i64::try_from(ttl).unwrap_or(i64::MAX))
             .query_async::<()>(&mut conn)
+            .await?;
+        conn.set_ex::<_, _, ()>(rkey!(self.keys, "session:{hash}"), value, ttl)
             .await?;
         let expires_at = Utc::now()
             + chrono::Duration::from_std(self.ttl).unwrap_or_else(|_| chrono::Duration::days(1));
@@ -250,24 +258,20 @@ impl Sessions {
         let Some(hash) = hashes.into_iter().find(|h| session_id(h) == id) else {
             return Ok(false);
         };
-        let (deleted, _): (i64, i64) = redis::pipe()
-            .del(rkey!(self.keys, "session:{hash}"))
-            .srem(&index, &hash)
-            .query_async(&mut conn)
-            .await?;
+        let deleted: i64 = conn.del(rkey!(self.keys, "session:{hash}")).await?;
+        conn.srem::<_, _, ()>(&index, &hash).await?;
         Ok(deleted == 1)
     }
 
     pub async fn revoke(&self, user: &AuthUser) -> Result<(), ApiError> {
         let mut conn = self.redis.clone();
-        redis::pipe()
-            .del(rkey!(self.keys, "session:{}", user.token_hash))
-            .srem(
-                rkey!(self.keys, "user_sessions:{}", user.user_id),
-                &user.token_hash,
-            )
-            .query_async::<()>(&mut conn)
+        conn.del::<_, ()>(rkey!(self.keys, "session:{}", user.token_hash))
             .await?;
+        conn.srem::<_, _, ()>(
+            rkey!(self.keys, "user_sessions:{}", user.user_id),
+            &user.token_hash,
+        )
+        .await?;
         Ok(())
     }
 
@@ -276,12 +280,8 @@ impl Sessions {
         let mut conn = self.redis.clone();
         let index = rkey!(self.keys, "user_sessions:{user_id}");
         let hashes: Vec<String> = conn.smembers(&index).await?;
-        let mut pipe = redis::pipe();
-        for hash in &hashes {
-            pipe.del(rkey!(self.keys, "session:{hash}"));
-        }
-        pipe.del(&index);
-        pipe.query_async::<()>(&mut conn).await?;
+        self.end(&mut conn, hashes.iter()).await?;
+        conn.del::<_, ()>(&index).await?;
         Ok(())
     }
 
@@ -290,12 +290,25 @@ impl Sessions {
         let mut conn = self.redis.clone();
         let index = rkey!(self.keys, "user_sessions:{}", user.user_id);
         let hashes: Vec<String> = conn.smembers(&index).await?;
-        let mut pipe = redis::pipe();
-        for hash in hashes.iter().filter(|h| **h != user.token_hash) {
-            pipe.del(rkey!(self.keys, "session:{hash}"));
-            pipe.srem(&index, hash);
+        let others: Vec<&String> = hashes.iter().filter(|h| **h != user.token_hash).collect();
+        self.end(&mut conn, others.iter().copied()).await?;
+        if !others.is_empty() {
+            conn.srem::<_, _, ()>(&index, others).await?;
         }
-        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Deletes the sessions with these hashes: one DEL, which the cluster
+    /// client splits by slot.
+    async fn end<'a>(
+        &self,
+        conn: &mut Redis,
+        hashes: impl Iterator<Item = &'a String>,
+    ) -> Result<(), ApiError> {
+        let keys: Vec<String> = hashes.map(|h| rkey!(self.keys, "session:{h}")).collect();
+        if !keys.is_empty() {
+            conn.del::<_, ()>(keys).await?;
+        }
         Ok(())
     }
 }

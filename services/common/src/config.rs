@@ -206,6 +206,10 @@ pub struct CommonConfig {
     pub database_connect_timeout_ms: u64,
     pub run_migrations: bool,
     pub redis_url: SecretString,
+    /// Seed nodes of a Redis Cluster (`redis://` URLs, comma-separated); empty:
+    /// the single node at `redis_url`.
+    #[serde(default)]
+    pub redis_cluster_nodes: SecretString,
     /// Prefix of every Redis key, so several deployments (or tests) share one Redis.
     pub redis_prefix: String,
     pub amqp_url: SecretString,
@@ -248,6 +252,19 @@ impl CommonConfig {
             "must be a redis:// URL",
         );
         p.check(
+            self.redis_cluster_node_list()
+                .iter()
+                .all(|n| n.expose_secret().starts_with("redis://")),
+            "redis_cluster_nodes",
+            "must be empty or comma-separated redis:// URLs",
+        );
+        // A brace in the prefix would become every key's hash tag: one slot for all.
+        p.check(
+            !self.redis_prefix.contains(['{', '}']),
+            "redis_prefix",
+            "must not contain { or } (they make Redis Cluster hash tags)",
+        );
+        p.check(
             self.amqp_url.expose_secret().starts_with("amqp://"),
             "amqp_url",
             "must be an amqp:// URL",
@@ -268,6 +285,14 @@ impl CommonConfig {
             "must be empty or an http(s):// URL",
         );
         p.into_result()
+    }
+
+    /// The Redis Cluster seed nodes; empty for a single node.
+    pub fn redis_cluster_node_list(&self) -> Vec<SecretString> {
+        use secrecy::ExposeSecret;
+        split_list(self.redis_cluster_nodes.expose_secret())
+            .map(|n| SecretString::from(n.to_owned()))
+            .collect()
     }
 
     pub fn trusted_proxy_list(

@@ -3,11 +3,17 @@
 //!
 //! Every limit is counted before the work it guards, never checked first and
 //! recorded afterwards (concurrent requests would all pass the check). A
-//! request's keys (an address and an IP, say) go in one pipeline, one round
-//! trip, each through a single-key script, so nothing needs the keys to share
-//! a Redis Cluster slot.
+//! request's keys (an address and an IP, say) are counted each by a
+//! single-key script, sent together (the multiplexed connection writes them
+//! back to back, one round trip). They are not one pipeline: on Redis Cluster
+//! a pipeline must stay in one slot, and an address's key and an IP's key
+//! cannot share one (another address counts against the same IP).
 
+use std::sync::LazyLock;
 use std::time::Duration;
+
+use futures::future::try_join_all;
+use redis::Script;
 
 use crate::redis::Redis;
 
@@ -35,7 +41,8 @@ impl Limit {
 }
 
 /// Counts unconditionally; answers the count and the window's remaining time.
-const HIT: &str = r"
+static HIT: LazyLock<Script> = LazyLock::new(|| Script::new(HIT_LUA));
+const HIT_LUA: &str = r"
 local n = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end
@@ -44,7 +51,8 @@ return {n, ttl, 1}
 
 /// Counts unless the key is already at its limit (ARGV[2]); the third value
 /// says whether it counted.
-const TAKE: &str = r"
+static TAKE: LazyLock<Script> = LazyLock::new(|| Script::new(TAKE_LUA));
+const TAKE_LUA: &str = r"
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 local counted = 0
 if n < tonumber(ARGV[2]) then
@@ -57,7 +65,8 @@ return {n, ttl, counted}
 ";
 
 /// Takes one back, unless the window has ended (the key is gone) meanwhile.
-const GIVE_BACK: &str = r"
+static GIVE_BACK: LazyLock<Script> = LazyLock::new(|| Script::new(GIVE_BACK_LUA));
+const GIVE_BACK_LUA: &str = r"
 local n = tonumber(redis.call('GET', KEYS[1]) or '0')
 if n > 0 then redis.call('DECR', KEYS[1]) end
 return 0
@@ -92,7 +101,7 @@ impl RateLimiter {
     /// refuses with 429 and `Retry-After` once any window holds more than its
     /// `max`. Refused events count too, so hammering never shortens a wait.
     pub async fn hit(&self, limits: &[(&str, Limit)]) -> Result<(), ApiError> {
-        let counts = self.count(HIT, limits).await?;
+        let counts = self.count(&HIT, limits).await?;
         match refusal(limits, &counts) {
             Some(refused) => Err(refused),
             None => Ok(()),
@@ -105,7 +114,7 @@ impl RateLimiter {
     /// `Retry-After`) and counts nowhere. Once the attempt turns out not to
     /// have failed, give it back with [`Attempt::succeeded`].
     pub async fn attempt(&self, limits: &[(&str, Limit)]) -> Result<Attempt, ApiError> {
-        let counts = self.count(TAKE, limits).await?;
+        let counts = self.count(&TAKE, limits).await?;
         let attempt = Attempt {
             limiter: self.clone(),
             keys: limits
@@ -126,19 +135,19 @@ impl RateLimiter {
         }
     }
 
-    async fn count(&self, script: &str, limits: &[(&str, Limit)]) -> Result<Vec<Count>, ApiError> {
-        let mut pipe = redis::pipe();
-        for (key, limit) in limits {
+    async fn count(
+        &self,
+        script: &Script,
+        limits: &[(&str, Limit)],
+    ) -> Result<Vec<Count>, ApiError> {
+        let rows = try_join_all(limits.iter().map(|(key, limit)| {
             let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
-            pipe.cmd("EVAL")
-                .arg(script)
-                .arg(1)
-                .arg(rkey!(self.keys, "rl:{key}"))
-                .arg(window_ms.max(1))
-                .arg(limit.max);
-        }
-        let mut conn = self.redis.clone();
-        let rows: Vec<(i64, i64, i64)> = pipe.query_async(&mut conn).await?;
+            let mut conn = self.redis.clone();
+            let mut invocation = script.key(rkey!(self.keys, "rl:{key}"));
+            invocation.arg(window_ms.max(1)).arg(limit.max);
+            async move { invocation.invoke_async::<(i64, i64, i64)>(&mut conn).await }
+        }))
+        .await?;
         Ok(rows
             .into_iter()
             .map(|(count, ttl_ms, counted)| Count {
@@ -150,19 +159,12 @@ impl RateLimiter {
     }
 
     async fn release(&self, keys: &[String]) -> Result<(), ApiError> {
-        if keys.is_empty() {
-            return Ok(());
-        }
-        let mut pipe = redis::pipe();
-        for key in keys {
-            pipe.cmd("EVAL")
-                .arg(GIVE_BACK)
-                .arg(1)
-                .arg(rkey!(self.keys, "rl:{key}"))
-                .ignore();
-        }
-        let mut conn = self.redis.clone();
-        pipe.query_async::<()>(&mut conn).await?;
+        try_join_all(keys.iter().map(|key| {
+            let mut conn = self.redis.clone();
+            let invocation = GIVE_BACK.key(rkey!(self.keys, "rl:{key}"));
+            async move { invocation.invoke_async::<i64>(&mut conn).await }
+        }))
+        .await?;
         Ok(())
     }
 }

@@ -42,7 +42,7 @@ impl Infra {
         if config.run_migrations {
             crate::db::migrate(&db).await?;
         }
-        let redis = crate::redis::connect(&config.redis_url)?;
+        let redis = crate::redis::open(config)?;
         let keys = Keys::new(config.redis_prefix.clone());
         let ids = IdGenerator::lease(redis.clone(), &keys).await?;
         Ok(Self {

@@ -212,6 +212,44 @@ impl Drop for SandboxProcess {
     }
 }
 
+/// Seed nodes of the test Redis Cluster that `scripts/cluster.sh redis-up`
+/// starts (`make test` starts it and sets `PAYCHAT_TEST_REDIS_CLUSTER`).
+pub const DEFAULT_REDIS_CLUSTER: &str =
+    "redis://127.0.0.1:37101,redis://127.0.0.1:37102,redis://127.0.0.1:37103";
+
+/// The test Redis Cluster's seed nodes, comma-separated, or None when no
+/// cluster is configured and none answers on the default ports (a developer
+/// who has not run `scripts/cluster.sh redis-up`): the caller then skips,
+/// saying so. With `PAYCHAT_TEST_REDIS_CLUSTER` set, as `make test` sets it, a
+/// missing cluster fails instead.
+pub fn redis_cluster_nodes() -> Option<String> {
+    if let Ok(nodes) = std::env::var("PAYCHAT_TEST_REDIS_CLUSTER") {
+        return Some(nodes);
+    }
+    let probe = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], 37101)),
+        std::time::Duration::from_millis(300),
+    );
+    if probe.is_ok() {
+        Some(DEFAULT_REDIS_CLUSTER.to_owned())
+    } else {
+        eprintln!(
+            "SKIPPED: no Redis Cluster on 127.0.0.1:37101 and PAYCHAT_TEST_REDIS_CLUSTER unset \
+             (start one with scripts/cluster.sh redis-up; make test does)"
+        );
+        None
+    }
+}
+
+/// A handle on the test Redis Cluster (see [`redis_cluster_nodes`]).
+pub fn redis_cluster() -> Option<crate::redis::Redis> {
+    let nodes = redis_cluster_nodes()?;
+    let nodes: Vec<secrecy::SecretString> = crate::config::split_list(&nodes)
+        .map(|n| secrecy::SecretString::from(n.to_owned()))
+        .collect();
+    Some(crate::redis::connect_cluster(&nodes).expect("test Redis Cluster nodes"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

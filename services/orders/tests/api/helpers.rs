@@ -70,7 +70,8 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state.clone();
         tokio::spawn(app.run_until_stopped());
-        let redis = paychat_common::redis::connect(&config.common.redis_url).unwrap();
+        // The app's own Redis: one node, or the cluster a test configured.
+        let redis = paychat_common::redis::open(&config.common).unwrap();
         TestApp {
             address,
             client: reqwest::Client::new(),

@@ -13,6 +13,7 @@ mod payment;
 mod payment_failures;
 mod payment_mail;
 mod products;
+mod redis_cluster;
 mod sold_out;
 mod stats;
 mod stock_repair;
