@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{accounts, admin, chat, oauth, rooms, sensitive};
+use crate::{accounts, admin, chat, llm_keys, oauth, rooms, sensitive};
 
 #[derive(OpenApi)]
 #[openapi(info(
@@ -39,7 +39,17 @@ impl Application {
         )
         .await
         .context("loading sensitive words")?;
-        let upstream = chat::upstream::Upstream::new(&config.relay, redis.clone(), keys.clone())?;
+        let catalog = llm_keys::catalog::Catalog::start(
+            &config.relay,
+            db.clone(),
+            redis.clone(),
+            keys,
+            &infra.ids,
+        )
+        .await
+        .context("loading upstream keys and models")?;
+        let upstream =
+            chat::upstream::Upstream::new(&config.relay, catalog, redis.clone(), keys.clone())?;
         let accounts = Arc::new(accounts::Accounts::new(&config.accounts)?);
         let oauth = Arc::new(oauth::OAuth::new(&config.oauth)?);
         let state = AppState {
@@ -63,6 +73,7 @@ impl Application {
             .merge(rooms::router())
             .merge(sensitive::router())
             .merge(admin::router())
+            .merge(llm_keys::router())
             .split_for_parts();
         let options = service::http_options(&state.config.common)?;
         let router = service::router(api, state.clone(), readiness, options);

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod app;
 pub mod chat;
 pub mod config;
+pub mod llm_keys;
 pub mod oauth;
 pub mod pagination;
 pub mod rooms;

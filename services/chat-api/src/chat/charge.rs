@@ -31,6 +31,9 @@ impl ChatTime {
             let mut conn = db.acquire().await?;
             let taken = queries::take_chat_time(&mut conn, user_id).await?;
             drop(conn);
+            if taken {
+                metrics::counter!("chat_times_taken_total").increment(1);
+            }
             Ok(taken.then(|| Self {
                 db,
                 user_id,
@@ -65,6 +68,11 @@ impl ChatTime {
     }
 }
 
+/// `chat_times_returned_total`: a taken chat time went back to its user.
+pub fn count_returned() {
+    metrics::counter!("chat_times_returned_total").increment(1);
+}
+
 async fn give_back(db: &MySqlPool, user_id: i64) {
     let given: sqlx::Result<()> = async {
         let mut conn = db.acquire().await?;
@@ -72,7 +80,10 @@ async fn give_back(db: &MySqlPool, user_id: i64) {
     }
     .await;
     match given {
-        Ok(()) => tracing::info!(user_id, "chat time given back: no answer was delivered"),
+        Ok(()) => {
+            count_returned();
+            tracing::info!(user_id, "chat time given back: no answer was delivered");
+        }
         Err(error) => {
             tracing::error!(user_id, error = %error, "giving a chat time back failed; it is lost");
         }

@@ -30,14 +30,16 @@ const TITLE_CHARS: usize = 50;
 #[utoipa::path(get, path = "/api/chat/models", tag = "chat",
     responses((status = 200, body = ModelList)))]
 pub async fn models(State(state): State<AppState>) -> axum::Json<ModelList> {
+    // The configured models the console has not switched off.
     let items = state
-        .config
-        .relay
-        .models()
-        .into_iter()
+        .upstream
+        .catalog()
+        .current()
+        .models
+        .iter()
         .map(|m| Model {
-            id: m.to_owned(),
-            name: m.to_owned(),
+            id: m.clone(),
+            name: m.clone(),
         })
         .collect();
     axum::Json(ModelList { items })
@@ -131,7 +133,8 @@ pub async fn completions(
         .model
         .clone()
         .unwrap_or_else(|| settings.llm_default_model.clone());
-    if !settings.models().contains(&model.as_str()) {
+    // Unknown, or switched off in the console.
+    if !state.upstream.catalog().offers(&model) {
         return Err(ChatError::UnknownModel);
     }
     if state.sensitive.is_match(prompt) {
@@ -267,7 +270,7 @@ async fn start(
     prompt: &str,
     model: String,
     placement: Placement,
-    keys: Vec<&Key>,
+    keys: Vec<Arc<Key>>,
     started: Instant,
 ) -> Result<Opened, ChatError> {
     let settings = &state.config.relay;
@@ -311,7 +314,7 @@ async fn start(
         },
     };
     let header_wait = settings.header_wait(started.elapsed());
-    let opened = match state.upstream.open(keys, &body, header_wait).await {
+    let opened = match state.upstream.open(keys, &model, &body, header_wait).await {
         Ok(opened) => opened,
         Err(error) => {
             tracing::warn!(user_id = user.user_id, error = %error, "upstream unavailable; chat time given back");

@@ -130,6 +130,25 @@ struct Session {
     idle: Duration,
     /// Taken by whoever closes the exchange: the end of the stream, or the drop.
     closing: Option<Closing>,
+    /// Counts this stream in `chat_streams_open` for as long as it lives.
+    _open: OpenStream,
+}
+
+/// One open browser stream in the `chat_streams_open` gauge, from the first
+/// event until the stream ends or the browser leaves (the drop).
+struct OpenStream;
+
+impl OpenStream {
+    fn new() -> Self {
+        metrics::gauge!("chat_streams_open").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        metrics::gauge!("chat_streams_open").decrement(1.0);
+    }
 }
 
 /// The browser's event stream: `meta` first, the deltas, then `done` or `error`.
@@ -185,6 +204,7 @@ pub fn stream(relay: Relay, meta: Event) -> impl Stream<Item = Result<Event, Inf
             insert,
             started,
         }),
+        _open: OpenStream::new(),
     };
     futures::stream::unfold(session, |mut session| async move {
         if let Some(meta) = session.meta.take() {
@@ -470,10 +490,14 @@ async fn save(
             // Closing the answer and giving the time back land together.
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             let closed = queries::finish_answer(&mut tx, &finished).await?;
-            if closed || !recorded {
+            let given_back = closed || !recorded;
+            if given_back {
                 queries::give_chat_time_back(&mut tx, exchange.user_id).await?;
             }
             tx.commit().await?;
+            if given_back {
+                super::charge::count_returned();
+            }
             time.settled();
         } else {
             queries::finish_answer(&mut conn, &finished).await?;

@@ -25,6 +25,10 @@ pub struct RelaySettings {
     pub llm_idle_timeout_ms: u64,
     /// How long a key that answered 401/429 is left out of the rotation.
     pub llm_key_rest_secs: u64,
+    /// Seals the upstream keys kept in the database (base64 of 32 bytes).
+    pub llm_key_encryption_key: SecretString,
+    /// How often each copy checks whether the keys or models changed.
+    pub llm_keys_reload_ms: u64,
     /// Earlier messages sent as context, at most.
     pub context_max_messages: u32,
     /// Token budget of the context (history plus the prompt), counted with cl100k.
@@ -53,6 +57,21 @@ const SLOT_MARGIN: Duration = Duration::from_secs(30);
 /// (reading the session and the body before it, writing the answer after).
 fn headroom(request_timeout: Duration) -> Duration {
     (request_timeout / 10).min(Duration::from_millis(500))
+}
+
+/// Whether `base_url` is a stand-in LLM: on this machine, or the compose
+/// file's `sandbox-llm`. Only such an upstream may run with the published
+/// sandbox encryption key.
+fn is_sandbox_upstream(base_url: &str) -> bool {
+    let Ok(url) = url::Url::parse(base_url) else {
+        return false;
+    };
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name == "localhost" || name == "sandbox-llm",
+        None => false,
+    }
 }
 
 impl RelaySettings {
@@ -107,6 +126,24 @@ impl RelaySettings {
         p.check(
             s.chat_keepalive_secs > 0,
             "chat_keepalive_secs",
+            "must be positive",
+        );
+        p.check(
+            crate::llm_keys::sealing::decode_key(s.llm_key_encryption_key.expose_secret())
+                .is_some(),
+            "llm_key_encryption_key",
+            "must be 32 random bytes in base64 (openssl rand -base64 32)",
+        );
+        p.check(
+            s.llm_key_encryption_key.expose_secret().trim()
+                != crate::llm_keys::sealing::SANDBOX_ENCRYPTION_KEY
+                || is_sandbox_upstream(&s.llm_base_url),
+            "llm_key_encryption_key",
+            "is the published sandbox value; set PAYCHAT_LLM_KEY_ENCRYPTION_KEY for a real upstream",
+        );
+        p.check(
+            s.llm_keys_reload_ms > 0,
+            "llm_keys_reload_ms",
             "must be positive",
         );
         p.check(
@@ -201,6 +238,30 @@ mod tests {
             s.header_wait(Duration::from_secs(1)),
             Duration::from_secs(2)
         );
+    }
+
+    #[test]
+    fn the_sandbox_encryption_key_is_for_a_sandbox_upstream_only() {
+        assert!(is_sandbox_upstream("http://127.0.0.1:8091/v1"));
+        assert!(is_sandbox_upstream("http://sandbox-llm:8091/v1"));
+        assert!(!is_sandbox_upstream("https://api.openai.com/v1"));
+        let defaults = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/default.toml");
+        let load = |extra: &[(&str, &str)]| {
+            let mut overrides = vec![("config_file", defaults.to_owned())];
+            overrides.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+            RelaySettings::load(&overrides).map(|_| ())
+        };
+        assert!(load(&[]).is_ok());
+        assert!(load(&[("llm_base_url", "https://api.openai.com/v1")]).is_err());
+        let own_key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        assert!(
+            load(&[
+                ("llm_base_url", "https://api.openai.com/v1"),
+                ("llm_key_encryption_key", own_key),
+            ])
+            .is_ok()
+        );
+        assert!(load(&[("llm_key_encryption_key", "c2hvcnQ=")]).is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod chat_give_back;
 mod chat_support;
 mod health;
 mod helpers;
+mod llm_keys;
 mod oauth;
 mod rooms;
 mod sensitive;
