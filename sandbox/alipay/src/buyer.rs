@@ -91,6 +91,7 @@ fn trade_json(t: &Trade) -> serde_json::Value {
         "trade_status": if t.scanned_at.is_some() { t.status.as_str() } else { "NOT_SCANNED" },
         "total_amount": t.total_amount.to_string(),
         "refunded": t.refunded.to_string(),
+        "refund_requests": t.refund_requests,
         "subject": t.subject,
         "notify_url": t.notify_url,
         "qr_expires_at": china_time(t.qr_expires_at),

@@ -62,6 +62,9 @@ pub struct Trade {
     pub paid_at: Option<DateTime<Utc>>,
     pub refunded: Decimal,
     pub refunds: BTreeMap<String, Decimal>,
+    /// Every `alipay.trade.refund` call that named this trade, repeats
+    /// included: tests read it to prove a refund reached Alipay once.
+    pub refund_requests: u32,
     pub ever_paid: bool,
     pub notifies: Vec<NotifyLog>,
 }
@@ -292,6 +295,7 @@ impl Store {
             paid_at: None,
             refunded: Decimal::ZERO,
             refunds: BTreeMap::new(),
+            refund_requests: 0,
             ever_paid: false,
             notifies: Vec::new(),
         };
@@ -370,6 +374,7 @@ impl Store {
             .lookup(app_id, biz, now)
             .filter(|t| t.scanned_at.is_some())
             .ok_or_else(|| refuse("ACQ.TRADE_NOT_EXIST", "交易不存在"))?;
+        t.refund_requests += 1;
         let out_request_no = out_request_no.ok_or_else(|| invalid("out_request_no is required"))?;
         let amount = amount.ok_or_else(|| invalid("refund_amount is invalid"))?;
         let body = |t: &Trade, changed: bool| {
@@ -598,6 +603,9 @@ mod tests {
             (v["fund_change"].as_str(), moved.is_some()),
             (Some("N"), false)
         );
+        // Both calls are counted, the repeat included.
+        let counted = |s: &Store| s.trades.values().map(|t| t.refund_requests).sum::<u32>();
+        assert_eq!(counted(&s), 2);
         let too_much =
             json!({"out_trade_no": "o_1", "refund_amount": "6.00", "out_request_no": "r2"});
         assert_eq!(

@@ -4,6 +4,7 @@
 //! the shared part of starting a service.
 
 pub mod amqp;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;

@@ -19,7 +19,10 @@ use crate::payments::gateway::{GatewayClient, GatewayPayment, PaymentPort};
 use crate::payments::mail::Mailer;
 use crate::state::AppState;
 use crate::stock::{Stock, reconcile};
-use crate::{codes, orders, payments, products, stats, stock, timeouts};
+use crate::{
+    code_console, codes, orders, payment_console, payments, products, refund, stats, stock,
+    timeouts,
+};
 
 #[derive(OpenApi)]
 #[openapi(info(
@@ -48,6 +51,7 @@ impl Application {
         config: Config,
         payment: Option<Arc<dyn PaymentPort>>,
     ) -> anyhow::Result<Self> {
+        crate::money_metrics::register();
         let infra = Infra::connect(&config.common).await?;
         let gateway = Arc::new(GatewayClient::new(&config.payments)?);
         let payment = payment
@@ -96,6 +100,9 @@ impl Application {
             .merge(stock::router())
             .merge(payments::router())
             .merge(stats::router())
+            .merge(refund::router())
+            .merge(payment_console::router())
+            .merge(code_console::router())
             .split_for_parts();
         let readiness = readiness.check("broker", move || {
             let broker = broker.clone();

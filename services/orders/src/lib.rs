@@ -2,11 +2,15 @@
 
 pub mod amqp;
 pub mod app;
+pub mod audit;
+pub mod code_console;
 pub mod codes;
 pub mod config;
 pub mod orders;
+pub mod payment_console;
 pub mod payments;
 pub mod products;
+pub mod refund;
 pub mod state;
 pub mod states;
 pub mod stats;

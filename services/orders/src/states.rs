@@ -43,6 +43,8 @@ pub enum OrderStatus {
     Completed,
     Invalid,
     Closed,
+    /// Completed, then refunded by an operator: its unused codes revoked.
+    Refunded,
 }
 
 impl OrderStatus {
@@ -53,6 +55,7 @@ impl OrderStatus {
             Self::Completed => 2,
             Self::Invalid => 3,
             Self::Closed => 4,
+            Self::Refunded => 5,
         }
     }
 
@@ -62,6 +65,7 @@ impl OrderStatus {
             1 => Self::AwaitingConfirmation,
             2 => Self::Completed,
             4 => Self::Closed,
+            5 => Self::Refunded,
             _ => Self::Invalid,
         }
     }

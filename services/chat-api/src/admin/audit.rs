@@ -2,6 +2,7 @@
 //! ([`record`]); `GET /api/admin/audit-log` lists them newest first.
 
 use axum::extract::{Query, State};
+use paychat_common::audit::{self, NewAuditRow};
 use paychat_common::auth::AdminUser as Admin;
 use paychat_common::{ApiError, Json};
 use serde::Deserialize;
@@ -9,7 +10,7 @@ use serde_json::Value;
 use sqlx::MySqlConnection;
 use utoipa::IntoParams;
 
-use super::queries::{self, NewAudit};
+use super::queries;
 use super::types::{AuditEntry, AuditPage};
 use crate::pagination::{PageQuery, next_id_cursor};
 use crate::state::AppState;
@@ -30,9 +31,9 @@ pub async fn record(
     before: &Value,
     after: &Value,
 ) -> Result<(), sqlx::Error> {
-    queries::insert_audit(
+    audit::insert(
         conn,
-        &NewAudit {
+        &NewAuditRow {
             id: state.ids.next(),
             actor_id: action.actor_id,
             action: action.action,

@@ -271,36 +271,6 @@ pub async fn set_disabled<'c>(
         .map(|_| ())
 }
 
-pub struct NewAudit<'a> {
-    pub id: i64,
-    pub actor_id: i64,
-    pub action: &'a str,
-    pub target: &'a str,
-    pub before: &'a serde_json::Value,
-    pub after: &'a serde_json::Value,
-    pub ip: &'a str,
-}
-
-pub async fn insert_audit<'c>(
-    db: impl MySqlExecutor<'c>,
-    row: &NewAudit<'_>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO sys_audit_log (id, actor_id, action, target, before_json, after_json, ip) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(row.id)
-    .bind(row.actor_id)
-    .bind(row.action)
-    .bind(row.target)
-    .bind(row.before.to_string())
-    .bind(row.after.to_string())
-    .bind(row.ip)
-    .execute(db)
-    .await
-    .map(|_| ())
-}
-
 #[derive(Debug, FromRow)]
 pub struct AuditRow {
     pub id: i64,

@@ -5,6 +5,7 @@
 
 mod admin_orders;
 mod codes;
+mod console;
 mod health;
 mod helpers;
 mod orders;
