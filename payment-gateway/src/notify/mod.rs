@@ -87,7 +87,7 @@ async fn notify(
 ) -> Response {
     let Some(body) = read_bounded(&headers, body, state.config.gateway.notify_max_body_bytes).await
     else {
-        metrics::counter!("gateway_notifies_total", "outcome" => "too_large").increment(1);
+        metrics::counter!("gateway_notifies_total", "result" => "refused", "outcome" => "too_large").increment(1);
         return ApiError::PayloadTooLarge.into_response();
     };
     let pairs = parse_form(&body).unwrap_or_default();
@@ -120,7 +120,7 @@ async fn notify(
     let attempt = match state.limiter.attempt(&[(&key, limit)]).await {
         Ok(attempt) => Some(attempt),
         Err(e @ ApiError::RateLimited { .. }) => {
-            metrics::counter!("gateway_notifies_total", "outcome" => "rate_limited").increment(1);
+            metrics::counter!("gateway_notifies_total", "result" => "refused", "outcome" => "rate_limited").increment(1);
             return e.into_response();
         }
         Err(e) => {
@@ -159,7 +159,7 @@ async fn notify(
     }
     match &outcome {
         Ok(a) => {
-            metrics::counter!("gateway_notifies_total", "outcome" => format!("{a:?}")).increment(1);
+            metrics::counter!("gateway_notifies_total", "result" => "accepted", "outcome" => format!("{a:?}")).increment(1);
             tracing::info!(
                 out_trade_no = row.out_trade_no.as_deref().unwrap_or(""),
                 outcome = ?a,
@@ -167,7 +167,7 @@ async fn notify(
             );
         }
         Err(e) => {
-            metrics::counter!("gateway_notifies_total", "outcome" => "rejected").increment(1);
+            metrics::counter!("gateway_notifies_total", "result" => "refused", "outcome" => "rejected").increment(1);
             tracing::warn!(
                 out_trade_no = row.out_trade_no.as_deref().unwrap_or(""),
                 error = %e,
@@ -201,7 +201,8 @@ async fn unverified(
     row: &queries::NewNotify,
     error: &crate::alipay::NotifyError,
 ) -> Response {
-    metrics::counter!("gateway_notifies_total", "outcome" => "unverified").increment(1);
+    metrics::counter!("gateway_notifies_total", "result" => "refused", "outcome" => "unverified")
+        .increment(1);
     tracing::warn!(
         out_trade_no = row.out_trade_no.as_deref().unwrap_or(""),
         %error,

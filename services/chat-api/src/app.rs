@@ -26,6 +26,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        chat::flow_metrics::register();
         let infra = Infra::connect(&config.common).await?;
         let readiness = infra.readiness();
         let (db, redis, keys) = (&infra.db, &infra.redis, &infra.keys);

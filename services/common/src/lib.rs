@@ -3,6 +3,7 @@
 //! money, telemetry, outgoing mail, the HTTP plumbing every service mounts and
 //! the shared part of starting a service.
 
+pub mod alert_rules;
 pub mod amqp;
 pub mod audit;
 pub mod auth;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod code_console;
 pub mod codes;
 pub mod config;
+pub mod money_metrics;
 pub mod orders;
 pub mod payment_console;
 pub mod payments;

@@ -5,6 +5,7 @@
 mod charge;
 pub mod context;
 mod error;
+pub mod flow_metrics;
 mod handlers;
 pub mod queries;
 mod relay;

@@ -12,6 +12,7 @@ mod admin_users;
 mod chat;
 mod chat_give_back;
 mod chat_support;
+mod flow_metrics;
 mod health;
 mod helpers;
 mod llm_keys;

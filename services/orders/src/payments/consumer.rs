@@ -76,6 +76,7 @@ async fn handle(state: &AppState, delivery: Delivery) {
 async fn failed(state: &AppState, delivery: &Delivery, payment: &Payment, error: &str) {
     let order_id = payment.order_id;
     let attempt = attempts(&delivery.properties).saturating_add(1);
+    metrics::counter!("fulfilment_failures_total", "path" => "event").increment(1);
     if attempt >= state.config.orders.payment_max_attempts {
         match queries::park(
             &state.db,

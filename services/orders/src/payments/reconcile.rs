@@ -45,11 +45,15 @@ pub async fn reconcile(state: &AppState) -> anyhow::Result<usize> {
         for &order_id in &page {
             match settle_order(state, order_id).await {
                 Ok(n) => completed += n,
-                Err(e) => tracing::warn!(
-                    order_id,
-                    error = format!("{e:#}"),
-                    "could not reconcile an order"
-                ),
+                Err(e) => {
+                    metrics::counter!("fulfilment_failures_total", "path" => "reconcile")
+                        .increment(1);
+                    tracing::warn!(
+                        order_id,
+                        error = format!("{e:#}"),
+                        "could not reconcile an order"
+                    );
+                }
             }
         }
         match page.last() {
@@ -87,19 +91,30 @@ async fn settle_order(state: &AppState, order_id: i64) -> anyhow::Result<usize> 
         match fulfil(state, &payment).await? {
             Fulfilled::Now => {
                 completed = 1;
+                finding("paid_without_notify");
                 tracing::warn!(
                     order_id,
                     out_trade_no,
                     "order paid at Alipay without a notify; fulfilled by reconciliation"
                 );
             }
-            Fulfilled::Refunded => tracing::warn!(
-                order_id,
-                out_trade_no,
-                "payment Alipay reported without a notify could not be honoured; refunded"
-            ),
+            Fulfilled::Refunded => {
+                finding("refunded");
+                tracing::warn!(
+                    order_id,
+                    out_trade_no,
+                    "payment Alipay reported without a notify could not be honoured; refunded"
+                );
+            }
             Fulfilled::Already | Fulfilled::UnknownOrder => {}
         }
     }
     Ok(completed)
+}
+
+/// `reconcile_findings_total`: a payment Alipay reported that no notify had
+/// brought, by what was done about it (`paid_without_notify`: the order was
+/// fulfilled; `refunded`: it could not be honoured and the money went back).
+fn finding(kind: &'static str) {
+    metrics::counter!("reconcile_findings_total", "finding" => kind).increment(1);
 }

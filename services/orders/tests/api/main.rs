@@ -8,6 +8,7 @@ mod codes;
 mod console;
 mod health;
 mod helpers;
+mod money_metrics;
 mod orders;
 mod pay_support;
 mod payment;
