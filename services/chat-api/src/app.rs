@@ -32,6 +32,8 @@ impl Application {
         let (db, redis, keys) = (&infra.db, &infra.redis, &infra.keys);
         // The token encoder loads its tables on first use (most of a second).
         tokio::task::spawn_blocking(chat::context::warm_up).await?;
+        // Answers a dead copy left streaming are closed and their times given back.
+        chat::stale::spawn(db.clone(), config.relay.slot_lifetime());
         let sensitive_words = sensitive::SensitiveWords::start(
             db.clone(),
             redis.clone(),

@@ -11,6 +11,7 @@ mod accounts_support;
 mod admin_users;
 mod chat;
 mod chat_give_back;
+mod chat_stale;
 mod chat_support;
 mod flow_metrics;
 mod health;
