@@ -43,6 +43,18 @@ const routes: RouteRecordRaw[] = [
         meta: { admin: true },
       },
       {
+        path: 'admin/payments',
+        name: 'admin-payments',
+        component: () => import('@/views/admin/AdminPaymentsView.vue'),
+        meta: { admin: true },
+      },
+      {
+        path: 'admin/codes',
+        name: 'admin-codes',
+        component: () => import('@/views/admin/AdminCodesView.vue'),
+        meta: { admin: true },
+      },
+      {
         path: 'admin/audit-log',
         name: 'admin-audit',
         component: () => import('@/views/admin/AdminAuditView.vue'),

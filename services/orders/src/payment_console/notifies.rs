@@ -1,5 +1,5 @@
-//! `GET /api/admin/orders/{id}/notifies`: the Alipay notifies the gateway
-//! received for the order's trades, oldest first, with their fields as sent
+//! `GET /api/admin/orders/{id}/notifies`: the order, and the Alipay notifies
+//! the gateway received for its trades, oldest first, with their fields as sent
 //! (the signature withheld) and what verification made of them.
 
 use axum::extract::{Path, State};
@@ -8,7 +8,7 @@ use paychat_common::{ApiError, Json};
 
 use super::queries;
 use super::types::{NotifyEntry, NotifyList};
-use crate::orders::queries as order_queries;
+use crate::orders::get::load_view;
 use crate::payments::queries as payment_queries;
 use crate::state::AppState;
 
@@ -32,12 +32,14 @@ pub async fn list(
     Path(id): Path<String>,
 ) -> Result<Json<NotifyList>, ApiError> {
     let order_id = super::path_id(&id, "not_found")?;
-    order_queries::find(&state.db, order_id)
-        .await?
+    let order = load_view(&state, order_id)
+        .await
+        .map_err(ApiError::from)?
         .ok_or(ApiError::not_found("not_found"))?;
     let trades = payment_queries::attempts(&state.db, order_id).await?;
     let rows = queries::notifies(&state.db, &trades).await?;
     Ok(Json(NotifyList {
+        order,
         items: rows.into_iter().map(NotifyEntry::from).collect(),
     }))
 }

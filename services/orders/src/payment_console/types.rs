@@ -186,8 +186,10 @@ impl From<NotifyRow> for NotifyEntry {
     }
 }
 
+/// The order and its notify log: the panel shows both from one call.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NotifyList {
+    pub order: OrderView,
     pub items: Vec<NotifyEntry>,
 }
 

@@ -96,6 +96,8 @@ async fn the_notify_log_shows_the_fields_and_withholds_the_signature() {
     let text = res.text().await.unwrap();
     assert!(!text.contains(&sign), "the signature leaked: {text}");
     let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["order"]["id"], json!(order_id));
+    assert_eq!(body["order"]["status"], json!("completed"));
     let first = &body["items"][0];
     assert_eq!(first["out_trade_no"], json!(out_trade_no), "{body}");
     assert_eq!(first["trade_status"], json!("TRADE_SUCCESS"));
