@@ -4,6 +4,8 @@
 //! The rules are public so clients can predict every byte:
 //! - answer = `"Echo: "` + the text of the last `user` message + [`ANSWER_TAIL`];
 //! - chunks = the answer split every `chunk_chars` Unicode scalar values;
+//! - with a fixed chunk count N, the answer is first repeated (or cut) to
+//!   exactly `N * chunk_chars` characters ([`fixed_length`]);
 //! - tokens(text) = ceil(chars / 4).
 
 use serde_json::Value;
@@ -40,6 +42,15 @@ pub fn last_user_text(messages: &[Value]) -> String {
         .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
         .map(|m| content_text(m.get("content")))
         .unwrap_or_default()
+}
+
+/// `text` repeated as often as needed and cut to exactly `chars` characters,
+/// so that it streams as a fixed number of full chunks.
+pub fn fixed_length(text: &str, chars: usize) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    text.chars().cycle().take(chars).collect()
 }
 
 /// Splits `text` into pieces of at most `chunk_chars` characters, always on
@@ -86,6 +97,8 @@ mod tests {
     fn splits_on_character_boundaries() {
         assert_eq!(split_chunks("你好世界abc", 3), vec!["你好世", "界ab", "c"]);
         assert_eq!(split_chunks("", 3), Vec::<String>::new());
+        assert_eq!(fixed_length("abc", 7), "abcabca");
+        assert_eq!(fixed_length("abcdef", 2), "ab");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::{
     AppState,
-    answer::{answer_for, count_tokens, last_user_text, prompt_tokens, split_chunks},
+    answer::{answer_for, count_tokens, fixed_length, last_user_text, prompt_tokens, split_chunks},
     faults::{self, Fault},
     openai::{self, ApiError, CompletionId, Usage},
     records::{DisconnectGuard, Record, RequestInfo},
@@ -26,11 +26,16 @@ use crate::{
 pub const CHUNK_DELAY_HEADER: &str = "x-sandbox-chunk-delay-ms";
 /// Per-request override of the characters per content chunk.
 pub const CHUNK_CHARS_HEADER: &str = "x-sandbox-chunk-chars";
+/// Per-request override of the number of content chunks (the answer is
+/// repeated or cut to fill exactly that many).
+pub const CHUNKS_HEADER: &str = "x-sandbox-chunks";
 /// Per-request override of the `Retry-After` seconds of a 429.
 pub const RETRY_AFTER_HEADER: &str = "x-sandbox-retry-after-secs";
 
 /// The longest pause a request may ask for; longer is surely a mistake.
 const MAX_CHUNK_DELAY_MS: u64 = 60_000;
+/// The most chunks a request may ask for (the answer is held in memory).
+const MAX_CHUNKS: u64 = 100_000;
 
 #[derive(Debug, Deserialize)]
 struct ChatRequest {
@@ -102,6 +107,7 @@ fn header_number(headers: &HeaderMap, name: &'static str) -> Result<Option<u64>,
 struct Pacing {
     delay: Duration,
     chunk_chars: usize,
+    chunks: Option<usize>,
 }
 
 fn pacing(state: &AppState, headers: &HeaderMap) -> Result<Pacing, ApiError> {
@@ -125,7 +131,21 @@ fn pacing(state: &AppState, headers: &HeaderMap) -> Result<Pacing, ApiError> {
         Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
         None => state.config.chunk_chars,
     };
-    Ok(Pacing { delay, chunk_chars })
+    let chunks = match header_number(headers, CHUNKS_HEADER)? {
+        Some(n) if n == 0 || n > MAX_CHUNKS => {
+            return Err(ApiError::invalid_request(
+                format!("header {CHUNKS_HEADER} must be from 1 to {MAX_CHUNKS}"),
+                None,
+            ));
+        }
+        Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+        None => state.config.chunks,
+    };
+    Ok(Pacing {
+        delay,
+        chunk_chars,
+        chunks,
+    })
 }
 
 /// Answers `error` and notes it on the record.
@@ -185,7 +205,10 @@ pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Some(Fault::CutAfter(_) | Fault::Stall | Fault::HeadersAfter(_)) | None => {}
     }
 
-    let answer = answer_for(&last_user_text(&request.messages));
+    let mut answer = answer_for(&last_user_text(&request.messages));
+    if let Some(chunks) = pacing.chunks {
+        answer = fixed_length(&answer, chunks.saturating_mul(pacing.chunk_chars));
+    }
     let usage = Usage {
         prompt_tokens: prompt_tokens(&request.messages),
         completion_tokens: count_tokens(&answer),

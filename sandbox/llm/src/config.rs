@@ -6,6 +6,7 @@
 //! | `--listen` | `PAYCHAT_SANDBOX_LLM_LISTEN` | `127.0.0.1:8091` |
 //! | `--chunk-delay-ms` | `PAYCHAT_SANDBOX_LLM_CHUNK_DELAY_MS` | `20` |
 //! | `--chunk-chars` | `PAYCHAT_SANDBOX_LLM_CHUNK_CHARS` | `8` |
+//! | `--chunks` | `PAYCHAT_SANDBOX_LLM_CHUNKS` | unset: as many as the answer needs |
 //! | `--api-keys` (comma-separated) | `PAYCHAT_SANDBOX_LLM_API_KEYS` | unset: any non-empty key |
 //! | `--retry-after-secs` | `PAYCHAT_SANDBOX_LLM_RETRY_AFTER_SECS` | `1` |
 //! | `--record-capacity` | `PAYCHAT_SANDBOX_LLM_RECORD_CAPACITY` | `10000` |
@@ -24,6 +25,10 @@ pub struct Config {
     pub chunk_delay: Duration,
     /// Characters per content chunk (per request: `x-sandbox-chunk-chars`).
     pub chunk_chars: usize,
+    /// When set, every answer is exactly this many full content chunks: the
+    /// answer repeated (or cut) to `chunks * chunk_chars` characters
+    /// (per request: `x-sandbox-chunks`). Benchmarks use it for a fixed shape.
+    pub chunks: Option<usize>,
     /// When set, only these keys are accepted; otherwise any non-empty key is.
     pub api_keys: Option<Vec<String>>,
     /// `Retry-After` of a 429 (per request: `x-sandbox-retry-after-secs`).
@@ -37,6 +42,7 @@ impl Default for Config {
         Self {
             chunk_delay: Duration::from_millis(20),
             chunk_chars: 8,
+            chunks: None,
             api_keys: None,
             retry_after_secs: 1,
             record_capacity: 10_000,
@@ -51,10 +57,11 @@ pub struct Settings {
     pub config: Config,
 }
 
-const OPTIONS: [(&str, &str); 6] = [
+const OPTIONS: [(&str, &str); 7] = [
     ("--listen", "PAYCHAT_SANDBOX_LLM_LISTEN"),
     ("--chunk-delay-ms", "PAYCHAT_SANDBOX_LLM_CHUNK_DELAY_MS"),
     ("--chunk-chars", "PAYCHAT_SANDBOX_LLM_CHUNK_CHARS"),
+    ("--chunks", "PAYCHAT_SANDBOX_LLM_CHUNKS"),
     ("--api-keys", "PAYCHAT_SANDBOX_LLM_API_KEYS"),
     ("--retry-after-secs", "PAYCHAT_SANDBOX_LLM_RETRY_AFTER_SECS"),
     ("--record-capacity", "PAYCHAT_SANDBOX_LLM_RECORD_CAPACITY"),
@@ -115,6 +122,13 @@ impl Settings {
         if chunk_chars == 0 {
             bail!("chunk chars must be at least 1");
         }
+        let chunks = match get("--chunks") {
+            Some(_) => match number("--chunks", 0)? {
+                0 => bail!("chunks must be at least 1"),
+                n => Some(usize::try_from(n).context("chunks too large")?),
+            },
+            None => None,
+        };
         let api_keys = get("--api-keys").map(|(_, v)| {
             v.split(',')
                 .map(str::trim)
@@ -127,6 +141,7 @@ impl Settings {
             config: Config {
                 chunk_delay: Duration::from_millis(number("--chunk-delay-ms", 20)?),
                 chunk_chars: usize::try_from(chunk_chars).context("chunk chars too large")?,
+                chunks,
                 api_keys: api_keys.filter(|keys| !keys.is_empty()),
                 retry_after_secs: number("--retry-after-secs", defaults.retry_after_secs)?,
                 record_capacity: usize::try_from(number(
@@ -156,12 +171,19 @@ mod tests {
             _ => None,
         };
         let settings = Settings::load(
-            args(&["--listen", "127.0.0.1:9001", "--chunk-delay-ms=5"]),
+            args(&[
+                "--listen",
+                "127.0.0.1:9001",
+                "--chunk-delay-ms=5",
+                "--chunks",
+                "200",
+            ]),
             env,
         )
         .expect("valid settings");
         assert_eq!(settings.listen.to_string(), "127.0.0.1:9001");
         assert_eq!(settings.config.chunk_chars, 3);
+        assert_eq!(settings.config.chunks, Some(200));
         assert_eq!(settings.config.chunk_delay, Duration::from_millis(5));
         assert_eq!(
             settings.config.api_keys,
@@ -173,6 +195,7 @@ mod tests {
     #[test]
     fn rejects_bad_values_and_unknown_flags() {
         assert!(Settings::load(args(&["--chunk-chars", "0"]), |_| None).is_err());
+        assert!(Settings::load(args(&["--chunks", "0"]), |_| None).is_err());
         assert!(Settings::load(args(&["--listen", "nowhere"]), |_| None).is_err());
         assert!(Settings::load(args(&["--verbose", "1"]), |_| None).is_err());
     }

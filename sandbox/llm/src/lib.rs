@@ -23,7 +23,7 @@
 //!
 //! # Switches
 //! - Headers `x-sandbox-chunk-delay-ms`, `x-sandbox-chunk-chars`,
-//!   `x-sandbox-retry-after-secs` override the server's settings per request.
+//!   `x-sandbox-chunks`, `x-sandbox-retry-after-secs` override the server's settings per request.
 //! - Model `fault-401` / `fault-429` (with `Retry-After`) / `fault-500`: that
 //!   status with OpenAI's error JSON. `fault-cut-after-N`: N content chunks,
 //!   then the connection is aborted (no finish chunk, no `[DONE]`).

@@ -102,6 +102,41 @@ async fn stream_without_usage_ends_with_finish_then_done() {
 }
 
 #[tokio::test]
+async fn a_fixed_chunk_count_streams_that_many_full_chunks() {
+    let server = spawn().await;
+    let body = json!({
+        "model": "sandbox-chat",
+        "stream": true,
+        "messages": [{"role": "user", "content": "hi"}],
+    });
+    let response = server
+        .chat(Some("sk-test"), &body)
+        .header("x-sandbox-chunks", "30")
+        .header("x-sandbox-chunk-chars", "21")
+        .header("x-sandbox-chunk-delay-ms", "0")
+        .send()
+        .await
+        .unwrap();
+    let streamed = read_stream(response).await;
+    streamed.assert_clean_end();
+    let contents = streamed.contents();
+    assert_eq!(contents.len(), 30);
+    assert!(contents.iter().all(|c| c.len() == 21));
+    // The ordinary answer, repeated to fill the chunks.
+    let answer = expected_answer("hi");
+    let expected: String = answer.chars().cycle().take(30 * 21).collect();
+    assert_eq!(contents.concat(), expected);
+
+    let refused = server
+        .chat(Some("sk-test"), &body)
+        .header("x-sandbox-chunks", "0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+}
+
+#[tokio::test]
 async fn whole_answer_has_message_and_usage() {
     let server = spawn().await;
     let body = json!({
