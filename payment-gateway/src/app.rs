@@ -78,8 +78,9 @@ impl Application {
         let infra = Infra::connect(&config.common).await?;
         let readiness = infra.readiness();
         let events = Events::new(
-            config.common.amqp_url.clone(),
+            paychat_common::amqp::urls(&config.common),
             &config.common.amqp_prefix,
+            config.common.amqp_queue_type,
             Duration::from_secs(3),
         );
         let state = AppState {

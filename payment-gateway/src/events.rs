@@ -2,15 +2,19 @@
 //! per process, opened lazily and reopened after a failure, a confirm-mode
 //! channel, a durable queue and persistent messages. `publish` returns only
 //! once the broker has confirmed the message, so the notify handler can answer
-//! Alipay `success` knowing the event is durably accepted.
+//! Alipay `success` knowing the event is durably accepted. The connection goes
+//! to any node of the deployment's RabbitMQ (`amqp_urls`); a publish that fails
+//! drops it, and the next one connects to a node that answers. With
+//! `amqp_queue_type = "quorum"` the queue is a quorum queue, confirmed only once
+//! a majority of nodes hold the event.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection};
+use paychat_common::config::QueueType;
 use paychat_common::payment::{PaymentSucceeded, succeeded_queue};
 use secrecy::SecretString;
 use tokio::sync::Mutex;
@@ -21,8 +25,9 @@ struct Live {
 }
 
 struct Inner {
-    url: SecretString,
+    urls: Vec<SecretString>,
     queue: String,
+    queue_type: QueueType,
     connect_timeout: Duration,
     live: Mutex<Option<Live>>,
 }
@@ -33,11 +38,17 @@ pub struct Events {
 }
 
 impl Events {
-    pub fn new(url: SecretString, amqp_prefix: &str, connect_timeout: Duration) -> Self {
+    pub fn new(
+        urls: Vec<SecretString>,
+        amqp_prefix: &str,
+        queue_type: QueueType,
+        connect_timeout: Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                url,
+                urls,
                 queue: succeeded_queue(amqp_prefix),
+                queue_type,
                 connect_timeout,
                 live: Mutex::new(None),
             }),
@@ -55,7 +66,8 @@ impl Events {
         if !healthy {
             *slot = None;
             let conn =
-                paychat_common::amqp::connect(&self.inner.url, self.inner.connect_timeout).await?;
+                paychat_common::amqp::connect_any(&self.inner.urls, self.inner.connect_timeout)
+                    .await?;
             let channel = conn.create_channel().await?;
             channel
                 .queue_declare(
@@ -64,7 +76,7 @@ impl Events {
                         durable: true,
                         ..Default::default()
                     },
-                    FieldTable::default(),
+                    paychat_common::amqp::queue_args(self.inner.queue_type, &[]),
                 )
                 .await
                 .context("declaring the payment queue")?;

@@ -187,6 +187,16 @@ config_enum! {
 }
 
 config_enum! {
+    /// How durable queues are declared (`amqp_queue_type`).
+    pub enum QueueType {
+        Classic = "classic",
+        /// Replicated over a RabbitMQ cluster's nodes (Raft); needs RabbitMQ 3.10+
+        /// for message TTLs on the wait queues.
+        Quorum = "quorum",
+    }
+}
+
+config_enum! {
     /// How outgoing mail reaches the SMTP server (`smtp_tls`).
     pub enum SmtpTls {
         /// Plain SMTP (the sandbox mail sink only).
@@ -213,6 +223,12 @@ pub struct CommonConfig {
     /// Prefix of every Redis key, so several deployments (or tests) share one Redis.
     pub redis_prefix: String,
     pub amqp_url: SecretString,
+    /// The nodes of a RabbitMQ cluster (`amqp://` URLs with the vhost,
+    /// comma-separated); empty: `amqp_url` alone.
+    #[serde(default)]
+    pub amqp_urls: SecretString,
+    /// How durable queues are declared: `classic` or `quorum` (a cluster).
+    pub amqp_queue_type: QueueType,
     /// Prefix of every exchange and queue name.
     pub amqp_prefix: String,
     pub session_ttl_secs: u64,
@@ -270,6 +286,13 @@ impl CommonConfig {
             "must be an amqp:// URL",
         );
         p.check(
+            self.amqp_url_list()
+                .iter()
+                .all(|n| n.expose_secret().starts_with("amqp://")),
+            "amqp_urls",
+            "must be empty or comma-separated amqp:// URLs",
+        );
+        p.check(
             self.session_ttl_secs >= 60,
             "session_ttl_secs",
             "must be at least 60",
@@ -285,6 +308,14 @@ impl CommonConfig {
             "must be empty or an http(s):// URL",
         );
         p.into_result()
+    }
+
+    /// The RabbitMQ cluster's nodes; empty for `amqp_url` alone.
+    pub fn amqp_url_list(&self) -> Vec<SecretString> {
+        use secrecy::ExposeSecret;
+        split_list(self.amqp_urls.expose_secret())
+            .map(|n| SecretString::from(n.to_owned()))
+            .collect()
     }
 
     /// The Redis Cluster seed nodes; empty for a single node.

@@ -23,15 +23,6 @@ config_enum! {
     }
 }
 
-config_enum! {
-    /// How queues are declared (`amqp_queue_type`).
-    pub enum QueueType {
-        Classic = "classic",
-        /// Replicated, for a RabbitMQ cluster.
-        Quorum = "quorum",
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrdersConfig {
     /// Address the service listens on, e.g. `127.0.0.1:8082` (port 0 in tests).
@@ -54,8 +45,6 @@ pub struct OrdersConfig {
     pub order_lock_ms: u64,
     /// `auto` (probe for the x-delayed-message exchange type), `delayed` or `ttl`.
     pub order_delay_mode: OrderDelayMode,
-    /// `classic` or `quorum` (for a RabbitMQ cluster).
-    pub amqp_queue_type: QueueType,
     pub amqp_connect_timeout_ms: u64,
     /// Attempts at a timeout message before it goes to the dead-letter queue.
     pub timeout_max_attempts: u32,

@@ -12,7 +12,10 @@
 //!
 //! Declaring an unknown exchange type closes the whole connection, so the probe
 //! runs on a throwaway connection. Every queue is durable and non-exclusive, so
-//! `amqp_queue_type = "quorum"` works on a cluster.
+//! `amqp_queue_type = "quorum"` declares them all as quorum queues, which keep
+//! the wait queues' message TTL and dead-lettering (RabbitMQ 3.10+) and the
+//! retries' republishing as they are. The connection goes to any node of
+//! `amqp_urls`; after a failure the next use connects to one that answers.
 //!
 //! Longer than 300 lines: one connection's life, the topology of both delay
 //! modes and publishing belong together (a reconnect declares it all again).
@@ -31,7 +34,9 @@ use lapin::{BasicProperties, Channel, Connection, ExchangeKind, PublisherConfirm
 use secrecy::SecretString;
 use tokio::sync::Mutex;
 
-use crate::config::{Config, OrderDelayMode, QueueType};
+use paychat_common::config::QueueType;
+
+use crate::config::{Config, OrderDelayMode};
 
 pub const TIMEOUT_KEY: &str = "order.timeout";
 pub const ATTEMPTS_HEADER: &str = "x-attempts";
@@ -75,11 +80,11 @@ struct Live {
 }
 
 struct Inner {
-    url: SecretString,
+    urls: Vec<SecretString>,
     names: Names,
     connect_timeout: Duration,
     mode_setting: OrderDelayMode,
-    quorum: bool,
+    queue_type: QueueType,
     /// The fixed delays that get a wait queue in TTL mode.
     windows: Vec<u64>,
     live: Mutex<Option<Live>>,
@@ -102,11 +107,11 @@ impl Broker {
         windows.dedup();
         Self {
             inner: Arc::new(Inner {
-                url: config.common.amqp_url.clone(),
+                urls: paychat_common::amqp::urls(&config.common),
                 names: Names::new(&config.common.amqp_prefix),
                 connect_timeout: Duration::from_millis(o.amqp_connect_timeout_ms),
                 mode_setting: o.order_delay_mode,
-                quorum: o.amqp_queue_type == QueueType::Quorum,
+                queue_type: config.common.amqp_queue_type,
                 windows,
                 live: Mutex::new(None),
             }),
@@ -118,7 +123,7 @@ impl Broker {
     }
 
     async fn connect(&self) -> anyhow::Result<Connection> {
-        paychat_common::amqp::connect(&self.inner.url, self.inner.connect_timeout).await
+        paychat_common::amqp::connect_any(&self.inner.urls, self.inner.connect_timeout).await
     }
 
     /// A fresh channel on the shared connection (the consumer's own).
@@ -203,12 +208,9 @@ impl Broker {
         })
     }
 
-    fn queue_args(&self, extra: &[(&str, AMQPValue)]) -> FieldTable {
-        let mut args = table(extra);
-        if self.inner.quorum {
-            args.insert(s("x-queue-type"), AMQPValue::LongString("quorum".into()));
-        }
-        args
+    /// Arguments of a durable queue: the same on every declaration of it.
+    pub fn queue_args(&self, extra: &[(&str, AMQPValue)]) -> FieldTable {
+        paychat_common::amqp::queue_args(self.inner.queue_type, extra)
     }
 
     async fn declare(&self, ch: &Channel, mode: DelayMode) -> anyhow::Result<()> {

@@ -67,7 +67,7 @@ where
                     durable: true,
                     ..Default::default()
                 },
-                FieldTable::default(),
+                broker.queue_args(&[]),
             )
             .await?;
     }

@@ -75,13 +75,66 @@ async fn broker() -> Connection {
         .unwrap()
 }
 
+/// Every durable queue declared as a quorum queue, the delays through TTL
+/// wait queues and dead-lettering (what a RabbitMQ cluster without the
+/// delayed-message plugin runs).
+fn on_quorum_queues(extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+    let mut all = vec![
+        ("amqp_queue_type", "quorum".to_owned()),
+        ("order_delay_mode", "ttl".to_owned()),
+    ];
+    all.extend(extra.iter().cloned());
+    all
+}
+
+/// The queue exists as a quorum queue: redeclaring it as classic is refused.
+async fn assert_quorum(queue: &str) {
+    let conn = broker().await;
+    let ch = conn.create_channel().await.unwrap();
+    let mut args = lapin::types::FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        lapin::types::AMQPValue::LongString("classic".into()),
+    );
+    let declared = ch
+        .queue_declare(
+            queue.into(),
+            lapin::options::QueueDeclareOptions {
+                durable: true,
+                ..Default::default()
+            },
+            args,
+        )
+        .await;
+    assert!(declared.is_err(), "{queue} is a classic queue");
+}
+
 #[tokio::test]
 async fn an_unpaid_order_is_closed_by_its_rabbitmq_message() {
-    let app = spawn_app_with(&[
+    closes_by_its_message(&[]).await;
+}
+
+#[tokio::test]
+async fn an_unpaid_order_is_closed_through_a_quorum_wait_queue() {
+    let app = closes_by_its_message(&on_quorum_queues(&[])).await;
+    let names = app.state.broker.names();
+    for queue in [
+        names.timeout_queue.clone(),
+        names.dead_queue.clone(),
+        names.wait_queue(2),
+        paychat_common::payment::succeeded_queue(&app.config.common.amqp_prefix),
+    ] {
+        assert_quorum(&queue).await;
+    }
+}
+
+async fn closes_by_its_message(extra: &[(&'static str, String)]) -> crate::helpers::TestApp {
+    let mut config = vec![
         ("payment_window_secs", "2".into()),
         ("sweeper_interval_secs", "3600".into()),
-    ])
-    .await;
+    ];
+    config.extend(extra.iter().cloned());
+    let app = spawn_app_with(&config).await;
     let product = app.product(5, "1.00").await;
     let user = app.user().await;
     let id = app.order_id(&user, &product, 2).await;
@@ -106,6 +159,7 @@ async fn an_unpaid_order_is_closed_by_its_rabbitmq_message() {
     assert_eq!(app.db_available(&product).await, 5);
     let reason = app.close_reason(&id).await;
     assert_eq!(reason, "payment window expired");
+    app
 }
 
 #[tokio::test]
@@ -208,14 +262,21 @@ impl PaymentPort for BrokenPayment {
 
 #[tokio::test]
 async fn a_message_failing_three_times_is_dead_lettered_and_recorded() {
-    let app = spawn_app_full(
-        &[
-            ("payment_window_secs", "1".into()),
-            ("sweeper_interval_secs", "3600".into()),
-        ],
-        Arc::new(BrokenPayment),
-    )
-    .await;
+    dead_letters_after_three_failures(&[]).await;
+}
+
+#[tokio::test]
+async fn on_quorum_queues_a_message_failing_three_times_is_dead_lettered_and_recorded() {
+    dead_letters_after_three_failures(&on_quorum_queues(&[])).await;
+}
+
+async fn dead_letters_after_three_failures(extra: &[(&'static str, String)]) {
+    let mut config = vec![
+        ("payment_window_secs", "1".into()),
+        ("sweeper_interval_secs", "3600".into()),
+    ];
+    config.extend(extra.iter().cloned());
+    let app = spawn_app_full(&config, Arc::new(BrokenPayment)).await;
     let product = app.product(5, "1.00").await;
     let user = app.user().await;
     let id = app.order_id(&user, &product, 1).await;
