@@ -55,6 +55,12 @@ const routes: RouteRecordRaw[] = [
         meta: { admin: true },
       },
       {
+        path: 'admin/llm-keys',
+        name: 'admin-llm-keys',
+        component: () => import('@/views/admin/AdminLlmKeysView.vue'),
+        meta: { admin: true },
+      },
+      {
         path: 'admin/audit-log',
         name: 'admin-audit',
         component: () => import('@/views/admin/AdminAuditView.vue'),
