@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops PayChat's own processes (built by cargo into target/debug):
-#   scripts/services.sh sandbox            mail sink 2525/8025, LLM 8091, Alipay 8092, OIDC/GitHub 8093
+#   scripts/services.sh sandbox            mail sink 2525/8025, LLM 8091, Alipay 8092, OIDC/GitHub 8093,
+#                                          S3-compatible store 8094 (s3s-fs, data in .stack/s3)
 #   scripts/services.sh up ENV             the services of ENV (run: 8081-8083, e2e: 18081-18083)
 #   scripts/services.sh down [ENV|sandbox] stop what was started (all when no argument)
 # Each process logs to .stack/logs/NAME.log and its pid is kept in .stack/pids/NAME.pid.
@@ -38,7 +39,38 @@ stop() {
   rm -f "$pidfile"
 }
 
-SANDBOX=(sandbox-mail sandbox-llm sandbox-alipay sandbox-oidc)
+SANDBOX=(sandbox-mail sandbox-llm sandbox-alipay sandbox-oidc s3)
+
+# The S3-compatible store of avatars: s3s-fs from crates.io, built once into
+# a project-local root (a few minutes) and reused after that. 0.14.1 is the
+# newest that builds with this toolchain (0.17 needs rustc 1.96).
+S3S_VERSION=0.14.1
+TOOLS=${PAYCHAT_TOOLS_DIR:-$STACK/tools}
+S3S=$TOOLS/bin/s3s-fs
+s3_tool() {
+  if [ -x "$S3S" ] && "$S3S" --version 2>/dev/null | grep -q " $S3S_VERSION\$"; then return; fi
+  step "installing s3s-fs $S3S_VERSION into $TOOLS (once; takes a few minutes)"
+  cargo install s3s-fs --version "$S3S_VERSION" --locked --features binary --quiet \
+    --root "$TOOLS" --target-dir "$TOOLS/build"
+  rm -rf "$TOOLS/build"
+}
+
+# s3_up: the store on 127.0.0.1:8094 with the avatar bucket (a folder of its data root).
+s3_up() {
+  local pidfile=$STACK/pids/s3.pid
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && port_open 8094; then
+    step "s3 already running on 127.0.0.1:8094"; return
+  fi
+  port_open 8094 && die "port 8094 is taken by another process; s3 cannot start"
+  s3_tool
+  mkdir -p "$STACK/s3/paychat-avatars"
+  step "starting s3 (s3s-fs) on 127.0.0.1:8094"
+  ( cd "$ROOT"; nohup "$S3S" --host 127.0.0.1 --port 8094 \
+      --access-key "${PAYCHAT_AVATAR_S3_ACCESS_KEY:-paychat}" \
+      --secret-key "${PAYCHAT_AVATAR_S3_SECRET_KEY:-paychat-s3-secret-not-real}" \
+      "$STACK/s3" >"$STACK/logs/s3.log" 2>&1 & echo $! >"$pidfile" )
+  wait_port 8094 100 || { tail -20 "$STACK/logs/s3.log" >&2; die "s3 did not start (log: $STACK/logs/s3.log)"; }
+}
 SERVICES=(chat-api orders payment-gateway)
 
 sandbox_up() {
@@ -47,6 +79,7 @@ sandbox_up() {
   start sandbox-llm 8091 paychat-sandbox-llm --listen 127.0.0.1:8091
   start sandbox-alipay 8092 paychat-sandbox-alipay
   start sandbox-oidc 8093 paychat-sandbox-oidc --listen 127.0.0.1:8093
+  s3_up
 }
 
 # services_up ENV: each service on its port, against ENV's database and prefixes.

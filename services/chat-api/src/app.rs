@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{accounts, admin, chat, llm_keys, oauth, rooms, sensitive};
+use crate::{accounts, admin, avatars, chat, llm_keys, oauth, rooms, sensitive};
 
 #[derive(OpenApi)]
 #[openapi(info(
@@ -55,9 +55,11 @@ impl Application {
             chat::upstream::Upstream::new(&config.relay, catalog, redis.clone(), keys.clone())?;
         let accounts = Arc::new(accounts::Accounts::new(&config.accounts)?);
         let oauth = Arc::new(oauth::OAuth::new(&config.oauth)?);
+        let avatar_store = Arc::new(avatars::store::AvatarStore::new(&config.avatar)?);
         let state = AppState {
             accounts,
             oauth,
+            avatars: avatar_store,
             sessions: infra.sessions,
             limiter: infra.limiter,
             ids: infra.ids,
@@ -72,13 +74,15 @@ impl Application {
         let api = OpenApiRouter::with_openapi(ApiDoc::openapi())
             .merge(accounts::router())
             .merge(oauth::router())
+            .merge(avatars::router())
             .merge(chat::router())
             .merge(rooms::router())
             .merge(sensitive::router())
             .merge(admin::router())
             .merge(llm_keys::router())
             .split_for_parts();
-        let options = service::http_options(&state.config.common)?;
+        let mut options = service::http_options(&state.config.common)?;
+        options.large_bodies = Arc::new(vec![(avatars::UPLOAD_PATH, avatars::UPLOAD_BODY_LIMIT)]);
         let router = service::router(api, state.clone(), readiness, options);
         // TCP_NODELAY: a streamed delta must not wait for the browser's delayed ACK.
         let server = Server::bind(&state.config.chat.chat_bind, router)

@@ -10,6 +10,7 @@ pub struct Config {
     pub relay: crate::chat::settings::RelaySettings,
     pub accounts: crate::accounts::config::AccountsConfig,
     pub oauth: crate::oauth::config::OAuthConfig,
+    pub avatar: crate::avatars::config::AvatarConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -32,12 +33,14 @@ impl Config {
         let relay = crate::chat::settings::RelaySettings::load(overrides)?;
         let accounts = crate::accounts::config::AccountsConfig::load(overrides)?;
         let oauth = crate::oauth::config::OAuthConfig::load(overrides)?;
+        let avatar = crate::avatars::config::AvatarConfig::load(overrides)?;
         Ok(Self {
             common,
             chat,
             relay,
             accounts,
             oauth,
+            avatar,
         })
     }
 }

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod app;
+pub mod avatars;
 pub mod chat;
 pub mod config;
 pub mod llm_keys;

@@ -23,6 +23,7 @@ pub struct AppState {
     pub ids: Arc<IdGenerator>,
     pub accounts: Arc<crate::accounts::Accounts>,
     pub oauth: Arc<crate::oauth::OAuth>,
+    pub avatars: Arc<crate::avatars::store::AvatarStore>,
     pub sensitive: crate::sensitive::SensitiveWords,
     pub upstream: Arc<crate::chat::upstream::Upstream>,
 }

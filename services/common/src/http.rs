@@ -106,19 +106,25 @@ pub struct HttpOptions {
     pub trusted_proxies: Arc<Vec<TrustedNet>>,
     /// Time allowed until the response headers; streaming bodies may run longer.
     pub request_timeout: Duration,
+    /// Exact paths allowed a larger body than [`BODY_LIMIT`], with their limit
+    /// (an upload route; its handler sets the same limit on its extractor).
+    pub large_bodies: Arc<Vec<(&'static str, usize)>>,
 }
 
 /// Wraps a service's router with the shared layers.
 pub fn layers(router: Router, options: HttpOptions) -> Router {
     let timeout = options.request_timeout;
     let trusted = options.trusted_proxies.clone();
+    let large_bodies = options.large_bodies.clone();
     router
         .fallback(|| async { ApiError::not_found("not_found") })
         .layer(middleware::from_fn(move |req, next| {
             with_timeout(timeout, req, next)
         }))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(reject_large_bodies))
+        .layer(middleware::from_fn(move |req, next| {
+            reject_large_bodies(large_bodies.clone(), req, next)
+        }))
         .layer(middleware::from_fn(record_metrics))
         .layer(middleware::from_fn(move |req, next| {
             client_ip(trusted.clone(), req, next)
@@ -155,13 +161,21 @@ async fn with_timeout(timeout: Duration, req: Request, next: Next) -> Response {
     }
 }
 
-async fn reject_large_bodies(req: Request, next: Next) -> Response {
+async fn reject_large_bodies(
+    large_bodies: Arc<Vec<(&'static str, usize)>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let limit = large_bodies
+        .iter()
+        .find(|(path, _)| *path == req.uri().path())
+        .map_or(BODY_LIMIT, |(_, limit)| *limit);
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > BODY_LIMIT) {
+    if declared.is_some_and(|len| len > limit) {
         return ApiError::PayloadTooLarge.into_response();
     }
     next.run(req).await

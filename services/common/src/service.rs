@@ -73,6 +73,7 @@ pub fn http_options(config: &CommonConfig) -> anyhow::Result<HttpOptions> {
     Ok(HttpOptions {
         trusted_proxies: Arc::new(config.trusted_proxy_list().context("trusted_proxies")?),
         request_timeout: Duration::from_millis(config.request_timeout_ms),
+        large_bodies: Arc::new(Vec::new()),
     })
 }
 

@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 pub enum BizType {
     Registration = 10,
     PasswordReset = 11,
+    /// The link that proves an account before a sign-in provider is linked to it.
+    ProviderLink = 13,
 }
 
 impl BizType {

@@ -224,6 +224,57 @@ pub fn password_reset(
     )
 }
 
+/// The link that proves the account at `to` before the sign-in provider
+/// `provider` (its display name) is linked to it.
+pub fn provider_link(
+    config: &AccountsConfig,
+    to: &Email,
+    code: &str,
+    request_ip: &str,
+    locale: Locale,
+    provider: &str,
+    ttl_secs: u64,
+) -> Outgoing {
+    let link = format!("{}/oauth/link?code={code}", config.web_base());
+    let minutes = ttl_secs.div_ceil(60);
+    let (subject, intro, action, outro) = match locale {
+        Locale::ZhCn => (
+            format!("将 {provider} 关联到您的 PayChat 账号"),
+            format!(
+                "有人用 {provider} 登录 PayChat，该账号的邮箱与您的 PayChat 账号相同。如果是您本人，请打开下面的链接，将 {provider} 关联到此账号并登录："
+            ),
+            format!("关联 {provider}"),
+            format!(
+                "链接只能使用一次，{minutes} 分钟后失效。如果不是您本人，请忽略这封邮件：不会关联任何账号。"
+            ),
+        ),
+        Locale::En => (
+            format!("Link {provider} to your PayChat account"),
+            format!(
+                "Someone signed in to PayChat with {provider}, whose address is the one of your PayChat account. If it was you, open this link to link {provider} to this account and sign in:"
+            ),
+            format!("Link {provider}"),
+            format!(
+                "The link works once and expires in {minutes} minute(s). If it was not you, ignore this email: nothing is linked."
+            ),
+        ),
+    };
+    compose(
+        to,
+        BizType::ProviderLink,
+        locale,
+        &Template {
+            subject: &subject,
+            intro: &intro,
+            action: &action,
+            outro: &outro,
+        },
+        &link,
+        code,
+        request_ip,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,5 +347,30 @@ mod tests {
             zh.text
                 .contains("http://localhost:5173/reset-password?code=RESET9")
         );
+    }
+
+    #[test]
+    fn the_provider_link_mail_names_the_provider_in_both_languages() {
+        let to = Email::parse("zoe@example.com").expect("email");
+        let en = provider_link(&config(), &to, "LINK42", "::1", Locale::En, "GitHub", 1800);
+        assert!(en.subject.contains("GitHub"), "{}", en.subject);
+        assert!(
+            en.text
+                .contains("http://localhost:5173/oauth/link?code=LINK42")
+        );
+        assert!(en.text.contains("30 minute(s)"), "{}", en.text);
+        assert!(!en.logged_text.contains("LINK42"));
+        assert_eq!(en.biz_type, i32::from(BizType::ProviderLink.as_i8()));
+        let zh = provider_link(
+            &config(),
+            &to,
+            "LINK42",
+            "::1",
+            Locale::ZhCn,
+            "GitHub",
+            1800,
+        );
+        assert!(zh.subject.contains("关联"), "{}", zh.subject);
+        assert!(zh.text.contains("30 分钟"), "{}", zh.text);
     }
 }

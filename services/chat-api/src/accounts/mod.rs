@@ -122,7 +122,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Counts one email for the caller's address and IP, before it is sent; 429
 /// past either limit.
-async fn mail_limits(state: &AppState, email: &Email, ip: IpAddr) -> Result<(), ApiError> {
+pub(crate) async fn mail_limits(
+    state: &AppState,
+    email: &Email,
+    ip: IpAddr,
+) -> Result<(), ApiError> {
     let config = &state.accounts.config;
     state
         .limiter

@@ -19,6 +19,8 @@ pub struct UserRow {
     pub last_login_ip: Option<String>,
     pub create_time: DateTime<Utc>,
     pub locale: String,
+    /// 0 before the first avatar upload.
+    pub avatar_version: i32,
 }
 
 pub async fn find_user<'c>(
@@ -27,7 +29,7 @@ pub async fn find_user<'c>(
 ) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as::<_, UserRow>(
         "SELECT u.id, e.username AS email, u.nickname, u.description, u.role, \
-         u.can_conversation_times, u.last_login_ip, u.create_time, u.locale \
+         u.can_conversation_times, u.last_login_ip, u.create_time, u.locale, u.avatar_version \
          FROM chat_user u \
          JOIN chat_user_binding b ON b.user_id = u.id AND b.binding_type = 'email' \
          JOIN chat_user_binding_email e ON e.id = b.user_binding_email_id \

@@ -163,6 +163,7 @@ pub(super) async fn insert_new_code(
     let ttl = match biz {
         BizType::Registration => config.verify_code_ttl_secs,
         BizType::PasswordReset => config.reset_code_ttl_secs,
+        BizType::ProviderLink => state.oauth.config.oauth_link_mail_ttl_secs,
     };
     let ttl = chrono::Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX / 1000));
     let code = codes::generate();

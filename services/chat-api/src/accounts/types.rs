@@ -23,6 +23,8 @@ pub struct User {
     pub created_at: String,
     /// The user's language, `zh-CN` or `en`: their email is written in it.
     pub locale: Locale,
+    /// The avatar's URL, carrying its version (a new upload, a new URL); null without one.
+    pub avatar_url: Option<String>,
 }
 
 /// A `locale` field of a request: `zh-CN` or `en` (any Chinese or English tag).
@@ -56,6 +58,7 @@ impl From<UserRow> for User {
             last_login_ip: row.last_login_ip,
             created_at: rfc3339(row.create_time),
             locale: Locale::from_db(&row.locale),
+            avatar_url: crate::avatars::url(row.id, row.avatar_version),
         }
     }
 }

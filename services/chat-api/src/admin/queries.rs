@@ -19,6 +19,7 @@ pub struct AdminUserRow {
     pub last_login_ip: Option<String>,
     pub create_time: DateTime<Utc>,
     pub locale: String,
+    pub avatar_version: i32,
     pub disabled: bool,
     pub orders: i64,
     /// A money string with two decimals.
@@ -29,7 +30,7 @@ macro_rules! admin_user_sql {
     ($where:literal) => {
         concat!(
             "SELECT u.id, e.username AS email, u.nickname, u.description, u.role, \
-             u.can_conversation_times, u.last_login_ip, u.create_time, u.locale, u.disabled, \
+             u.can_conversation_times, u.last_login_ip, u.create_time, u.locale, u.avatar_version, u.disabled, \
              (SELECT COUNT(*) FROM chat_order o WHERE o.user_id = u.id AND o.is_deleted = 0) AS orders, \
              CAST((SELECT COALESCE(SUM(o.pay_amount), 0.00) FROM chat_order o \
                    WHERE o.user_id = u.id AND o.is_deleted = 0 AND o.status = ?) AS CHAR) AS paid_total \

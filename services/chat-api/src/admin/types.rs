@@ -34,6 +34,7 @@ impl From<AdminUserRow> for AdminUser {
                 last_login_ip: row.last_login_ip,
                 create_time: row.create_time,
                 locale: row.locale,
+                avatar_version: row.avatar_version,
             }),
             disabled: row.disabled,
             orders: row.orders,

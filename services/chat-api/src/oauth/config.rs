@@ -28,6 +28,7 @@ pub struct OAuthConfig {
     pub oauth_state_ttl_secs: u64,
     pub oauth_ticket_ttl_secs: u64,
     pub oauth_link_ttl_secs: u64,
+    pub oauth_link_mail_ttl_secs: u64,
     pub oauth_http_timeout_ms: u64,
 }
 
@@ -92,6 +93,11 @@ impl OAuthConfig {
             (60..=3600).contains(&config.oauth_link_ttl_secs),
             "oauth_link_ttl_secs",
             "must be between 60 and 3600",
+        );
+        p.check(
+            (300..=86_400).contains(&config.oauth_link_mail_ttl_secs),
+            "oauth_link_mail_ttl_secs",
+            "must be between 300 and 86400",
         );
         p.check(
             (100..=60_000).contains(&config.oauth_http_timeout_ms),
@@ -169,5 +175,9 @@ impl OAuthConfig {
 
     pub fn link_ttl(&self) -> Duration {
         Duration::from_secs(self.oauth_link_ttl_secs)
+    }
+
+    pub fn link_mail_ttl(&self) -> chrono::Duration {
+        chrono::Duration::seconds(i64::try_from(self.oauth_link_mail_ttl_secs).unwrap_or(86_400))
     }
 }

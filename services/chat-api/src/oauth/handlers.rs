@@ -489,7 +489,7 @@ async fn create_user(
 }
 
 /// A session for the user, as login gives one.
-async fn session_for(
+pub(super) async fn session_for(
     state: &AppState,
     user_id: i64,
     provider: &str,

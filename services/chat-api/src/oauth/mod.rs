@@ -6,6 +6,7 @@
 //!   `openidconnect` and `oauth2` crates over `http.rs`, the service's reqwest)
 //! - `flow.rs`: state/nonce/PKCE and tickets in Redis, each used once
 //! - `handlers.rs`: providers, start, callback, exchange, link start
+//! - `link_mail.rs`: proving the existing account by a mailed link
 //! - `bindings.rs`: list and unlink; `queries.rs`: SQL
 
 pub mod bindings;
@@ -13,6 +14,7 @@ pub mod config;
 pub mod flow;
 pub mod handlers;
 pub mod http;
+pub mod link_mail;
 pub mod providers;
 pub mod queries;
 
@@ -42,6 +44,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::start))
         .routes(routes!(handlers::callback))
         .routes(routes!(handlers::exchange))
+        .routes(routes!(link_mail::send_link))
+        .routes(routes!(link_mail::confirm_link))
         .routes(routes!(bindings::list))
         .routes(routes!(handlers::link_start, bindings::unlink))
 }
