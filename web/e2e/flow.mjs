@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chatAndAccountSteps, landingSteps } from './features.mjs'
+import { consoleSteps } from './console-steps.mjs'
 import { ordersAndWaitSteps } from './orders-steps.mjs'
 import { signInProviderSteps } from './sign-in-steps.mjs'
 
@@ -987,6 +988,8 @@ try {
     assert(text === 'Invalid request: A user ID is a number', `the filter error reads "${text}"`)
     await shot('admin-orders-bad-filter', en)
   })
+
+  await consoleSteps({ step, shot, axeBoth, tid, assert, eventually, api, BASE_URL, RUN, adminToken, allProducts, page: () => en })
 
   await step('phone (en): the chat placeholder fits and the page passes axe', async () => {
     await en.setViewportSize({ width: 390, height: 844 })

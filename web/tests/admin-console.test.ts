@@ -198,6 +198,17 @@ describe('codes page', () => {
     expect(document.querySelector('[data-testid="code-disable-1"]')).toBeNull()
   })
 
+  it('opens the product a link names', async () => {
+    const product = (id: string) => ({ id, name: `P${id}`, description: '', price: '1.00', reward_use_times: 1, stock: 1, sale: 0, enabled: true, expires_days: 0, db_stock: 1 })
+    const { calls } = stubFetch({
+      'GET /api/admin/products': () => json(200, { items: [product('77'), product('78')], next_cursor: null }),
+      'GET /api/admin/codes': () => json(200, { items: [], next_cursor: null }),
+    })
+    await mountPage(AdminCodesView, '/admin/codes?product=78')
+    expect(calls.find((c) => c.url.startsWith('/api/admin/codes'))!.url).toContain('product_id=78')
+    expect(byTestId('codes-empty')).toBeTruthy()
+  })
+
   it('downloads the CSV with the server\'s file name and the admin\'s token', async () => {
     const { calls } = stubFetch({
       'GET /api/admin/codes/export': () =>
