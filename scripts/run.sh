@@ -33,6 +33,7 @@ PayChat is running.
   mail viewer    http://localhost:8025   (verification and redemption-code emails land here)
   sandbox Alipay http://localhost:8092   (the QR code's buyer page, with a Pay button)
   sandbox OIDC   http://127.0.0.1:8093  (sign-in providers: test users listed at /sim/users)
+  avatar store   http://127.0.0.1:8094  (s3s-fs, S3 API; files under .stack/s3/)
   admin          $admin (PAYCHAT_ADMIN_EMAILS); its password is in .stack/run-admin
 Logs: .stack/logs/   Stop everything: make stop
 MSG

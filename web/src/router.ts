@@ -21,6 +21,7 @@ const routes: RouteRecordRaw[] = [
   { path: '/verify/failure', name: 'verify-failure', component: () => import('@/views/VerifyFailureView.vue') },
   // Where a provider sign-in (or linking one) comes back to: exchanges the ticket or shows why not.
   { path: '/oauth/done', name: 'oauth-done', component: () => import('@/views/OAuthDoneView.vue') },
+  { path: '/oauth/link', name: 'oauth-link', component: () => import('@/views/OAuthLinkView.vue') },
   {
     path: '/',
     component: () => import('@/components/AppLayout.vue'),

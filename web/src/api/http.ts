@@ -130,8 +130,11 @@ export async function send(path: string, opts: RequestOptions = {}): Promise<Res
   const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers }
   const token = tokenSource()
   if (token) headers.Authorization = `Bearer ${token}`
-  let body: string | undefined
-  if (opts.body !== undefined) {
+  let body: string | FormData | undefined
+  if (opts.body instanceof FormData) {
+    // The browser writes the multipart Content-Type with its boundary.
+    body = opts.body
+  } else if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json'
     body = JSON.stringify(opts.body)
   }

@@ -38,6 +38,16 @@ export function exchangeTicket(ticket: string, password?: string): Promise<Excha
   return request('/api/auth/oauth/exchange', { method: 'POST', body: password === undefined ? { ticket } : { ticket, password } })
 }
 
+/** Mails a one-time link to the existing account's address instead of asking its password: answers where it went. */
+export function mailLinkProof(ticket: string): Promise<{ email: string }> {
+  return request('/api/auth/oauth/link-mail', { method: 'POST', body: { ticket } })
+}
+
+/** The mailed link's code: links the provider to that account and signs in (like exchange). 400 `invalid_code`/`expired_code`. */
+export function confirmLinkProof(code: string): Promise<ExchangeResponse> {
+  return request('/api/auth/oauth/link-confirm', { method: 'POST', body: { code } })
+}
+
 export function listBindings(): Promise<{ items: Binding[]; password: boolean }> {
   return request('/api/users/me/bindings')
 }

@@ -13,6 +13,8 @@ export interface User {
   created_at: string
   /** The language of the user's email; absent from older servers. */
   locale?: 'zh-CN' | 'en'
+  /** The avatar's versioned URL (a new upload, a new URL); null without one. */
+  avatar_url?: string | null
 }
 
 export interface LoginResponse {
