@@ -56,7 +56,9 @@ impl Application {
         let accounts = Arc::new(accounts::Accounts::new(&config.accounts)?);
         let oauth = Arc::new(oauth::OAuth::new(&config.oauth)?);
         let avatar_store = Arc::new(avatars::store::AvatarStore::new(&config.avatar)?);
+        let chat_writer = chat::writer::ChatWriter::spawn(db);
         let state = AppState {
+            chat_writer,
             accounts,
             oauth,
             avatars: avatar_store,

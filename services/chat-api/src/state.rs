@@ -26,6 +26,8 @@ pub struct AppState {
     pub avatars: Arc<crate::avatars::store::AvatarStore>,
     pub sensitive: crate::sensitive::SensitiveWords,
     pub upstream: Arc<crate::chat::upstream::Upstream>,
+    /// Group-commits the relay's chat times, exchanges and closes.
+    pub chat_writer: crate::chat::writer::ChatWriter,
 }
 
 impl FromRef<AppState> for Sessions {

@@ -9,6 +9,7 @@
 use sqlx::MySqlPool;
 
 use super::queries;
+use super::writer::ChatWriter;
 
 /// A taken chat time, given back when dropped unless settled first.
 #[must_use = "dropping a chat time gives it back"]
@@ -19,18 +20,22 @@ pub struct ChatTime {
 }
 
 impl ChatTime {
-    /// Takes one of the user's chat times; `None` when none is left.
+    /// Takes one of the user's chat times; `None` when none is left. The
+    /// take is group-committed with those of other streams (see
+    /// [`super::writer`]); a give-back goes to `db` directly.
     ///
-    /// The update runs in a task of its own: a caller dropped after the row
+    /// The take runs in a task of its own: a caller dropped after the row
     /// changed but before the answer arrived would otherwise lose the time, as
     /// nothing would hold it. Dropped with its caller, the task's result (the
     /// guard) is dropped too, which gives the time back.
-    pub async fn take(db: &MySqlPool, user_id: i64) -> sqlx::Result<Option<Self>> {
-        let db = db.clone();
+    pub async fn take(
+        writer: &ChatWriter,
+        db: &MySqlPool,
+        user_id: i64,
+    ) -> sqlx::Result<Option<Self>> {
+        let (writer, db) = (writer.clone(), db.clone());
         let task = tokio::spawn(async move {
-            let mut conn = db.acquire().await?;
-            let taken = queries::take_chat_time(&mut conn, user_id).await?;
-            drop(conn);
+            let taken = writer.take(user_id).await?;
             if taken {
                 metrics::counter!("chat_times_taken_total").increment(1);
             }

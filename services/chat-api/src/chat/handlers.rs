@@ -276,7 +276,7 @@ async fn start(
     let settings = &state.config.relay;
     // The chain is read on a second connection while the time is taken; it is
     // thrown away if there was no time to take.
-    let take = ChatTime::take(&state.db, user.user_id);
+    let take = ChatTime::take(&state.chat_writer, &state.db, user.user_id);
     let read_chain = async {
         match placement.parent.as_deref() {
             None => Ok(Vec::new()),

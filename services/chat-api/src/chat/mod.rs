@@ -14,6 +14,7 @@ pub mod slots;
 pub mod stale;
 pub mod types;
 pub mod upstream;
+pub mod writer;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

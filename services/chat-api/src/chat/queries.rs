@@ -1,20 +1,9 @@
-//! SQL of the chat relay: chat times, the parent chain, and saving an exchange.
+//! SQL of the chat relay: chat times, the parent chain, and closing an answer
+//! (the group-committed writes are in `super::writer`).
 
-use sqlx::{MySqlConnection, MySqlPool};
+use sqlx::MySqlConnection;
 
-use super::types::{ANSWER, MessageStatus, QUESTION};
-
-/// Takes one chat time; false when the user had none left.
-pub async fn take_chat_time(conn: &mut MySqlConnection, user_id: i64) -> sqlx::Result<bool> {
-    let done = sqlx::query(
-        "UPDATE chat_user SET can_conversation_times = can_conversation_times - 1 \
-         WHERE id = ? AND can_conversation_times > 0",
-    )
-    .bind(user_id)
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected() == 1)
-}
+use super::types::{ANSWER, MessageStatus};
 
 pub async fn give_chat_time_back(conn: &mut MySqlConnection, user_id: i64) -> sqlx::Result<()> {
     sqlx::query(
@@ -124,84 +113,6 @@ pub struct NewExchange {
 }
 
 pub const API_TYPE: &str = "openai";
-
-/// Writes the room (if new), the question and the answer (status streaming) in
-/// one transaction; both messages go in one statement.
-pub async fn insert_exchange(
-    pool: &MySqlPool,
-    x: &NewExchange,
-    question_tokens: i64,
-) -> sqlx::Result<()> {
-    let mut tx = pool.begin().await?;
-    if let Some(title) = &x.new_room_title {
-        sqlx::query(
-            "INSERT INTO chat_room (id, user_id, ip, first_chat_message_id, first_message_id, \
-             title, api_type) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(x.room_id)
-        .bind(x.user_id)
-        .bind(&x.ip)
-        .bind(x.question_id)
-        .bind(x.question_id.to_string())
-        .bind(title)
-        .bind(API_TYPE)
-        .execute(&mut *tx)
-        .await?;
-    } else {
-        sqlx::query("UPDATE chat_room SET update_time = CURRENT_TIMESTAMP(3) WHERE id = ?")
-            .bind(x.room_id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    let question_id = x.question_id.to_string();
-    sqlx::query(
-        "INSERT INTO chat_message (id, user_id, message_id, parent_message_id, \
-         parent_answer_message_id, parent_question_message_id, context_count, \
-         question_context_count, message_type, chat_room_id, api_type, model_name, api_key, \
-         content, prompt_tokens, ip, status) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?), \
-         (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    // The question.
-    .bind(x.question_id)
-    .bind(x.user_id)
-    .bind(&question_id)
-    .bind(&x.parent_message_id)
-    .bind(&x.parent_message_id)
-    .bind(None::<String>)
-    .bind(x.context_count)
-    .bind(x.context_count)
-    .bind(QUESTION)
-    .bind(x.room_id)
-    .bind(API_TYPE)
-    .bind(&x.model)
-    .bind(&x.key_fingerprint)
-    .bind(&x.prompt)
-    .bind(question_tokens)
-    .bind(&x.ip)
-    .bind(MessageStatus::Done.code())
-    // The answer, streaming until it is finished.
-    .bind(x.answer_id)
-    .bind(x.user_id)
-    .bind(x.answer_id.to_string())
-    .bind(&question_id)
-    .bind(&x.parent_message_id)
-    .bind(&question_id)
-    .bind(x.context_count)
-    .bind(x.context_count)
-    .bind(ANSWER)
-    .bind(x.room_id)
-    .bind(API_TYPE)
-    .bind(&x.model)
-    .bind(&x.key_fingerprint)
-    .bind("")
-    .bind(None::<i64>)
-    .bind(&x.ip)
-    .bind(MessageStatus::Streaming.code())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
-}
 
 /// How the answer ended.
 #[derive(Debug)]

@@ -30,9 +30,10 @@ use tokio::time::Sleep;
 
 use super::charge::ChatTime;
 use super::context::{Context, count_tokens, prompt_tokens};
-use super::queries::{self, Finished, NewExchange};
+use super::queries::{Finished, NewExchange};
 use super::slots::StreamSlot;
 use super::types::{DeltaEvent, DoneEvent, ErrorEvent, MessageStatus, Usage};
+use super::writer;
 use crate::state::AppState;
 
 /// An opened exchange, ready to be relayed.
@@ -165,16 +166,17 @@ pub fn stream(relay: Relay, meta: Event) -> impl Stream<Item = Result<Event, Inf
     // The rows are written once the first delta is out (or the stream ends
     // without one): a burst of new streams then spends the database on taking
     // chat times, which the first tokens wait for, not on rows nobody waits for.
-    // The question's tokens are counted there too, off the path to the first one.
+    // The question's tokens are counted there too, off the path to the first
+    // one, and the rows go in with those of other streams in one commit.
     let (go, wait) = oneshot::channel::<()>();
     let insert = {
-        let db = state.db.clone();
+        let writer = state.chat_writer.clone();
         let exchange = exchange.clone();
         tokio::spawn(async move {
             // Sent at the first delta, dropped when the stream ends without one.
             let _ = wait.await;
             let question_tokens = count_tokens(&exchange.prompt);
-            queries::insert_exchange(&db, &exchange, question_tokens).await
+            writer.insert(exchange, question_tokens).await
         })
     };
     let first_byte = state.config.relay.first_byte_timeout();
@@ -457,7 +459,9 @@ async fn close(closing: Closing, outcome: Outcome, progress: Progress) -> Option
 /// closes the answer, and only if that transaction closed it, which keeps the
 /// give-back to exactly once; when the exchange was never recorded there is
 /// nothing to close and nobody else to give it back. Should that transaction
-/// fail, the guard, still armed, gives the time back on its own.
+/// fail, the guard, still armed, gives the time back on its own. The
+/// transaction is the writer's, shared with other streams' closes and
+/// inserts (see [`writer`]).
 async fn save(
     state: &AppState,
     insert: JoinHandle<sqlx::Result<()>>,
@@ -478,35 +482,34 @@ async fn save(
         }
     };
     let refund = !(delivered && recorded);
-    let mut owed = if refund {
+    let owed = if refund {
         Some(time)
     } else {
         time.keep();
         None
     };
-    let result: sqlx::Result<i64> = async {
-        let mut conn = state.db.acquire().await?;
-        if let Some(time) = owed.take() {
-            // Closing the answer and giving the time back land together.
-            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            let closed = queries::finish_answer(&mut tx, &finished).await?;
-            let given_back = closed || !recorded;
-            if given_back {
-                queries::give_chat_time_back(&mut tx, exchange.user_id).await?;
-            }
-            tx.commit().await?;
-            if given_back {
+    let closing = writer::Closing {
+        user_id: exchange.user_id,
+        answer_id: finished.answer_id,
+        content: finished.content.to_owned(),
+        status: finished.status,
+        error_data: finished.error_data,
+        prompt_tokens: finished.prompt_tokens,
+        completion_tokens: finished.completion_tokens,
+        refund,
+        recorded,
+    };
+    // Closing the answer and giving the time back land together.
+    match state.chat_writer.close(closing).await {
+        Ok(closed) => {
+            if closed.given_back {
                 super::charge::count_returned();
             }
-            time.settled();
-        } else {
-            queries::finish_answer(&mut conn, &finished).await?;
+            if let Some(time) = owed {
+                time.settled();
+            }
+            (Some(closed.remaining), refund)
         }
-        queries::chat_times(&mut conn, exchange.user_id).await
-    }
-    .await;
-    match result {
-        Ok(remaining) => (Some(remaining), refund),
         Err(error) => {
             tracing::error!(error = %error, answer_id = exchange.answer_id, "closing the answer failed");
             (None, refund)

@@ -14,6 +14,7 @@ mod chat;
 mod chat_give_back;
 mod chat_stale;
 mod chat_support;
+mod chat_writer;
 mod flow_metrics;
 mod health;
 mod helpers;

@@ -1,9 +1,9 @@
-//! `POST /api/orders`: placing an order. Stock is looked at in Redis before
-//! anything else, so a sold-out request never reaches the database. Then:
-//! idempotent per `Idempotency-Key`, one unpaid order per user (a short
-//! per-user lock stops two tabs racing), stock reserved in Redis (all or
-//! nothing), and the order's rows and its timeout message written in one
-//! transaction by the order writer.
+//! `POST /api/orders`: placing an order. Stock is taken in Redis before
+//! anything else (all or nothing), so a sold-out request never reaches the
+//! database. Then: idempotent per `Idempotency-Key`, one unpaid order per user
+//! (a short per-user lock stops two tabs racing), and the order's rows and its
+//! timeout message written in one transaction by the order writer. A request
+//! refused after taking its units gives them back.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -24,7 +24,7 @@ use super::types::{CreateOrderBody, IdempotencyKey, NewOrder, OrderType, OrderVi
 use super::{OrderError, queries};
 use crate::state::AppState;
 use crate::states::OrderStatus;
-use crate::stock::{Gate, Reservation};
+use crate::stock::{Reservation, Take};
 
 /// Places an order. A repeat of the same `Idempotency-Key` returns the same order (200).
 #[utoipa::path(
@@ -48,19 +48,42 @@ pub async fn create_order(
     let started = Instant::now();
 
     // Stock first, from Redis alone: a sold-out request (most of a flash
-    // sale's) costs no database read, no lock and no write.
+    // sale's) costs no database read, no lock and no write, and the units of
+    // one that goes on are held while it is checked, so at most the stock's
+    // worth of requests reach the database.
+    let mut held = false;
     let result = match state
         .stock
-        .gate(user.user_id, key.as_str(), &order.items)
+        .take(user.user_id, key.as_str(), &order.items)
         .await
     {
-        Ok(Gate::OutOfStock { product_id }) => {
+        Ok(Take::OutOfStock { product_id }) => {
             metrics::counter!("stock_rejections_total").increment(1);
             Err(OrderError::OutOfStock { product_id })
         }
-        Ok(Gate::Open) => checked(&state, &user, &order, &key).await,
+        Ok(taken) => {
+            held = taken == Take::Taken;
+            checked(&state, &user, &order, &key, &mut held).await
+        }
         Err(e) => Err(e.into()),
     };
+    if held {
+        // Answered before the order writer took the units over (a replay, a
+        // refusal, an error): they go back now. The key is forgotten only
+        // when it certainly made no order.
+        let key_unused = matches!(
+            result,
+            Err(OrderError::UnpaidOrderExists { .. } | OrderError::ProductNotFound)
+        );
+        if let Err(e) = state
+            .stock
+            .put_back(user.user_id, key.as_str(), &order.items, key_unused)
+            .await
+        {
+            crate::stock::giveback_failed("place");
+            tracing::error!(user_id = user.user_id, error = %e, "could not give back the stock of a refused order");
+        }
+    }
     let outcome = match &result {
         Ok((_, StatusCode::CREATED)) => "accepted",
         Ok(_) => "replayed",
@@ -84,6 +107,7 @@ async fn checked(
     user: &AuthUser,
     order: &NewOrder,
     key: &IdempotencyKey,
+    held: &mut bool,
 ) -> Result<(OrderView, StatusCode), OrderError> {
     // The checks and the prices are read while the lock is being taken: one
     // wait instead of two. Read before the lock was ours they may be stale
@@ -123,7 +147,7 @@ async fn checked(
         }
         // Back to the pool: the order is written on the writer's connection.
         drop(conn);
-        place(state, user, order, key, seen).await
+        place(state, user, order, key, seen, held).await
     }
     .await;
     lock.release_soon();
@@ -136,6 +160,7 @@ async fn place(
     order: &NewOrder,
     key: &IdempotencyKey,
     seen: Vec<queries::Precheck>,
+    held: &mut bool,
 ) -> Result<(OrderView, StatusCode), OrderError> {
     let products: HashMap<i64, (String, Decimal, bool)> = seen
         .into_iter()
@@ -174,7 +199,11 @@ async fn place(
         OrderType::Normal => state.config.orders.payment_window_secs,
     };
 
-    reserve(state, user.user_id, key.as_str(), &order.items).await?;
+    // From here to the writer nothing can fail: once `held` is cleared, the
+    // writer alone gives the units back if the order is not written.
+    if !std::mem::take(held) {
+        reserve(state, user.user_id, key.as_str(), &order.items).await?;
+    }
 
     let order_id = state.ids.next();
     // Milliseconds, as the database keeps them, so the answer matches later reads.

@@ -30,22 +30,40 @@ return 0
     )
 });
 
-/// What a buyer's order reads before anything else, so a sold-out request is
-/// answered without the database. KEYS[1]: the marker of the buyer's
-/// idempotency key (set by [`RESERVE_ORDER`]); KEYS[2..]: stock keys; ARGV:
-/// quantities. Returns 0 to go on (stock is there, a count is not loaded, or
-/// the key made an order before and its replay must find it), or the 1-based
-/// index of the first item that cannot be served. Reads only: the units are
-/// taken after the buyer's own checks, so a refused buyer never holds stock
-/// that others were refused meanwhile.
-static GATE: LazyLock<Script> = LazyLock::new(|| {
+/// What a buyer's order does before anything else, so that only requests
+/// holding their units reach the database. KEYS[1]: the marker of the buyer's
+/// idempotency key; KEYS[2..]: stock keys; ARGV[1]: marker lifetime in
+/// seconds; ARGV[2..]: quantities. Returns 0 when every unit was taken (and the
+/// key marked), the 1-based index of the first item that cannot be served, or
+/// -1 to go on without taking anything: the key made an order before (its
+/// replay must find that order even when the stock is gone), or a count is not
+/// loaded (the usual path loads it).
+static TAKE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
 for i = 2, #KEYS do
   local v = redis.call('GET', KEYS[i])
-  if not v then return 0 end
-  if tonumber(v) < tonumber(ARGV[i - 1]) then return i - 1 end
+  if not v then return -1 end
+  if tonumber(v) < tonumber(ARGV[i]) then return i - 1 end
+end
+for i = 2, #KEYS do redis.call('DECRBY', KEYS[i], ARGV[i]) end
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+return 0
+",
+    )
+});
+
+/// Gives back what [`TAKE`] took for a request that never reached the order
+/// writer (so nothing else can give it back: no marker needed). KEYS[1]: the
+/// key's marker; KEYS[2..]: stock keys; ARGV[1]: '1' when the key made no
+/// order and its marker goes too; ARGV[2..]: quantities.
+static PUT_BACK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if ARGV[1] == '1' then redis.call('DEL', KEYS[1]) end
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('INCRBY', KEYS[i], ARGV[i]) end
 end
 return 0
 ",
@@ -124,11 +142,13 @@ const MARKER_TTL_SECS: u64 = 30 * 24 * 3600;
 /// `out_of_stock`, the order itself unchanged.
 const ORDER_KEY_TTL_SECS: u64 = 30 * 24 * 3600;
 
-/// What the gate found before any database read.
+/// What [`Stock::take`] did before any database read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gate {
-    /// Go on with the buyer's checks (stock is there, a count is not loaded,
-    /// or the key was used before).
+pub enum Take {
+    /// Every unit is held for this request.
+    Taken,
+    /// Nothing taken; the request goes the usual way (the key was used
+    /// before, or a count is not loaded).
     Open,
     OutOfStock {
         product_id: i64,
@@ -182,28 +202,52 @@ impl Stock {
         rkey!(self.keys, "stock:{{stock}}:order_key:{user_id}:{key}")
     }
 
-    /// Whether a buyer's order can be refused as sold out from Redis alone.
-    pub async fn gate(
+    /// Takes every unit of a buyer's order, or none, before anything else.
+    pub async fn take(
         &self,
         user_id: i64,
         key: &str,
         items: &[(i64, i32)],
-    ) -> redis::RedisResult<Gate> {
-        let mut inv = GATE.prepare_invoke();
-        inv.key(self.order_key_key(user_id, key));
+    ) -> redis::RedisResult<Take> {
+        let mut inv = TAKE.prepare_invoke();
+        inv.key(self.order_key_key(user_id, key))
+            .arg(ORDER_KEY_TTL_SECS);
         for (product_id, quantity) in items {
             inv.key(self.key(*product_id)).arg(*quantity);
         }
         let mut conn = self.redis.clone();
         let at: i64 = inv.invoke_async(&mut conn).await?;
-        Ok(match item_at(items, at) {
-            Some(product_id) if at > 0 => Gate::OutOfStock { product_id },
-            _ => Gate::Open,
+        Ok(match at {
+            0 => Take::Taken,
+            i if i > 0 => Take::OutOfStock {
+                product_id: item_at(items, i).unwrap_or(0),
+            },
+            _ => Take::Open,
         })
     }
 
+    /// Gives back what [`Self::take`] took for a request refused before its
+    /// order went to the writer; `key_unused` also forgets the key's marker.
+    pub async fn put_back(
+        &self,
+        user_id: i64,
+        key: &str,
+        items: &[(i64, i32)],
+        key_unused: bool,
+    ) -> redis::RedisResult<()> {
+        let mut inv = PUT_BACK.prepare_invoke();
+        inv.key(self.order_key_key(user_id, key))
+            .arg(if key_unused { "1" } else { "0" });
+        for (product_id, quantity) in items {
+            inv.key(self.key(*product_id)).arg(*quantity);
+        }
+        let mut conn = self.redis.clone();
+        let _: i64 = inv.invoke_async(&mut conn).await?;
+        Ok(())
+    }
+
     /// Reserves every item of a buyer's order or none, and on success marks
-    /// its idempotency key (see [`Self::gate`]).
+    /// its idempotency key (see [`Self::take`]).
     pub async fn reserve_order(
         &self,
         user_id: i64,

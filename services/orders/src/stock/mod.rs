@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
-pub use counts::{Gate, Reservation, Stock, giveback_failed};
+pub use counts::{Reservation, Stock, Take, giveback_failed};
 
 /// The admin's stock repair.
 pub fn router() -> OpenApiRouter<AppState> {

@@ -117,3 +117,25 @@ async fn a_replayed_key_finds_its_order_after_the_stock_ran_out() {
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM chat_order").await, 1);
 }
+
+#[tokio::test]
+async fn units_taken_by_a_refused_request_go_back_at_once() {
+    let app = quiet_app().await;
+    let first = app.product(5, "1.00").await;
+    let last_unit = app.product(1, "1.00").await;
+    let holder = app.user().await;
+    app.order_body(&holder, &first, 1).await;
+
+    // The buyer with an unpaid order takes the last unit first, is refused by
+    // the database's check, and the unit is back before the answer.
+    let (status, body) = error_code(app.order_one(&holder, &last_unit, 1).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("unpaid_order_exists"))
+    );
+    assert_eq!(app.redis_stock(&last_unit).await, 1);
+    let other = app.user().await;
+    assert_eq!(app.order_one(&other, &last_unit, 1).await.status(), 201);
+    assert_eq!(app.redis_stock(&last_unit).await, 0);
+    assert_eq!(app.db_available(&last_unit).await, 0);
+}
