@@ -141,8 +141,18 @@ pub async fn refund_order(
         .await
         .map_err(ApiError::from)?
         .ok_or(RefundError::NotFound)?;
-    // The buyer is told by email; the refund stands whatever the mail does.
     tokio::spawn(async move {
+        // The dashboard's Redis counters counted the order when it completed;
+        // the database no longer does, so they are rebuilt from it (refunds
+        // are rare, and a rebuild is exact even against racing completions).
+        if let Err(e) = crate::stats::ledger::rebuild(&state).await {
+            tracing::warn!(
+                order_id,
+                error = format!("{e:#}"),
+                "sales dashboard not rebuilt after a refund; the next rebuild repairs it"
+            );
+        }
+        // The buyer is told by email; the refund stands whatever the mail does.
         if let Ok(Some(row)) = crate::orders::queries::find(&state.db, order_id).await {
             crate::payments::mail::send_refund_notice(&state, &row, trade.pay_amount).await;
         }

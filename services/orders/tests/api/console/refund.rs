@@ -5,8 +5,8 @@ use paychat_orders::states::{CodeStatus, OrderStatus};
 use serde_json::{Value, json};
 
 use super::{audit_row, audit_rows};
-use crate::helpers::{User, assert_error};
-use crate::pay_support::{PayApp, pay_app};
+use crate::helpers::{User, assert_error, eventually};
+use crate::pay_support::{PayApp, WAIT, pay_app};
 
 /// A buyer's order of `quantity` paid through the sandbox and completed.
 async fn completed_order(t: &PayApp, product: &str, quantity: i64) -> (User, String, String) {
@@ -29,6 +29,18 @@ async fn refund(t: &PayApp, admin: &User, order_id: &str) -> reqwest::Response {
         .await
 }
 
+/// Today's revenue on the dashboard's daily chart (kept in Redis).
+async fn today_revenue(t: &PayApp, admin: &User) -> String {
+    let daily: Value = t
+        .app
+        .get(admin, "/api/admin/stats/daily?days=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    daily["items"][0]["revenue"].as_str().unwrap().to_owned()
+}
+
 async fn code_statuses(t: &PayApp, order_id: &str) -> Vec<i8> {
     sqlx::query_scalar("SELECT status FROM chat_exchange WHERE order_id = ? ORDER BY id")
         .bind(order_id.parse::<i64>().unwrap())
@@ -45,6 +57,8 @@ async fn a_refund_clicked_twice_at_once_reaches_alipay_once() {
     let codes = t.owned_codes(&buyer, &order_id).await;
     assert_eq!(codes.len(), 2);
     let admin = t.app.admin().await;
+    // The dashboard counts the sale (its Redis counters are built by this read).
+    assert_eq!(today_revenue(&t, &admin).await, "19.80");
 
     let (a, b) = tokio::join!(refund(&t, &admin, &order_id), refund(&t, &admin, &order_id));
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
@@ -95,6 +109,12 @@ async fn a_refund_clicked_twice_at_once_reaches_alipay_once() {
     assert_eq!(after["revoked_codes"], json!(2));
     assert_eq!(after["reason"], json!("buyer asked"));
     assert_eq!(ip, "127.0.0.1");
+
+    // The dashboard no longer counts the refunded sale, as the database does not.
+    assert!(
+        eventually(WAIT, || async { today_revenue(&t, &admin).await == "0.00" }).await,
+        "the refunded order still counts on the dashboard"
+    );
 
     // Clicked again later: refused, and Alipay is not asked again.
     assert_error(
