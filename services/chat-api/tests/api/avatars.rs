@@ -255,3 +255,53 @@ async fn an_upload_needs_a_session_and_unknown_avatars_are_404() {
         assert_eq!(res.status(), 404, "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_admin_user_list_carries_each_users_avatar_url() {
+    let boss = email("avatarboss");
+    let app = spawn_accounts_app(&[("admin_emails", boss.clone())]).await;
+    let (_, admin) = app.signed_up(&boss, PASSWORD).await;
+    let (user_id, token) = app.signed_up(&email("avatarcustomer"), PASSWORD).await;
+    let res = upload(
+        &app,
+        &token,
+        "me.png",
+        &encoded(&picture(80, 80), ImageFormat::Png),
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    let page: Value = app
+        .read_json(
+            app.client
+                .get(app.url("/api/admin/users"))
+                .bearer_auth(&admin),
+        )
+        .await;
+    let items = page["items"].as_array().unwrap();
+    let row = items.iter().find(|u| u["id"] == user_id.as_str()).unwrap();
+    assert_eq!(
+        row["avatar_url"],
+        format!("/api/users/{user_id}/avatar?v=1").as_str()
+    );
+    let boss_row = items.iter().find(|u| u["email"] == boss.as_str()).unwrap();
+    assert!(boss_row["avatar_url"].is_null());
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_upload_and_the_mailed_link() {
+    let app = spawn_accounts_app(&[]).await;
+    let doc = app.get_public_json("/api-docs/openapi.json").await;
+    let paths = &doc["paths"];
+    let upload = &paths["/api/users/me/avatar"]["post"];
+    assert!(
+        upload["requestBody"]["content"]["multipart/form-data"].is_object(),
+        "{upload}"
+    );
+    for status in ["200", "400", "413"] {
+        assert!(upload["responses"][status].is_object(), "{status}");
+    }
+    assert!(paths["/api/users/{id}/avatar"]["get"].is_object());
+    assert!(paths["/api/auth/oauth/link-mail"]["post"].is_object());
+    assert!(paths["/api/auth/oauth/link-confirm"]["post"].is_object());
+    assert!(doc["components"]["schemas"]["User"]["properties"]["avatar_url"].is_object());
+}
