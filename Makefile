@@ -1,5 +1,5 @@
 # PayChat: `make run` starts the whole platform, `make test` runs every test.
-.PHONY: run test stop stack bench fmt lint
+.PHONY: run test faults stop stack bench fmt lint
 
 run:
 	@scripts/run.sh
@@ -31,3 +31,9 @@ bench:
 	./target/release/bench_stats
 	./target/release/bench_envelope 3
 	./target/release/bench_notify
+
+# The fault matrix (README "Fault matrix"): a mixed load while processes are killed and
+# the fault run's own MariaDB, Redis and RabbitMQ (.stack/faults/) restart, then the books.
+faults:
+	cargo build --workspace --bins
+	./target/debug/faults

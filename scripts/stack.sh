@@ -4,13 +4,18 @@
 #   scripts/stack.sh up       install what is missing, start what is not running, create users
 #   scripts/stack.sh down     stop exactly what `up` started
 #   scripts/stack.sh status   one line per service
+#   scripts/stack.sh stop NAME stop one of them (mariadb, redis, rabbitmq); `up` starts it again
 # Running `up` twice is harmless: a service that already answers is reused.
+# A second stack (the fault matrix's, which it kills and restarts) runs beside the
+# shared one with PAYCHAT_STACK_DIR and the PAYCHAT_STACK_*_PORT variables below.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 STACK=${PAYCHAT_STACK_DIR:-$ROOT/.stack}
 source "$ROOT/scripts/lib.sh"
 
-DB_PORT=33306 REDIS_PORT=36379 AMQP_PORT=35672 AMQP_DIST_PORT=35673 EPMD_PORT=34369
+DB_PORT=${PAYCHAT_STACK_DB_PORT:-33306} REDIS_PORT=${PAYCHAT_STACK_REDIS_PORT:-36379}
+AMQP_PORT=${PAYCHAT_STACK_AMQP_PORT:-35672} AMQP_DIST_PORT=${PAYCHAT_STACK_AMQP_DIST_PORT:-35673}
+EPMD_PORT=${PAYCHAT_STACK_EPMD_PORT:-34369} RABBIT_NODE=${PAYCHAT_STACK_RABBIT_NODE:-paychat@localhost}
 
 need_packages() {
   local missing=()
@@ -39,7 +44,7 @@ start_mariadb() {
   step "starting MariaDB on 127.0.0.1:$DB_PORT"
   nohup mariadbd --no-defaults --datadir="$data" --user="$user" --bind-address=127.0.0.1 --port=$DB_PORT \
     --socket="$STACK/mariadb.sock" --pid-file="$STACK/mariadb.pid" --skip-name-resolve --max-connections=2000 \
-    --innodb-buffer-pool-size=512M --innodb-flush-log-at-trx-commit=2 --character-set-server=utf8mb4 \
+    --innodb-buffer-pool-size=${PAYCHAT_STACK_DB_BUFFER_POOL:-512M} --innodb-flush-log-at-trx-commit=2 --character-set-server=utf8mb4 \
     --collation-server=utf8mb4_unicode_ci --log-error="$STACK/mariadb.log" >/dev/null 2>&1 &
   wait_port $DB_PORT 150 || die "MariaDB did not start (log: $STACK/mariadb.log)"
   for _ in $(seq 1 50); do mariadb-admin --no-defaults --socket="$STACK/mariadb.sock" -uroot ping >/dev/null 2>&1 && break; sleep 0.2; done
@@ -68,7 +73,7 @@ start_redis() {
 }
 
 rabbit_env() {
-  export HOME=$STACK/rabbitmq RABBITMQ_NODENAME=paychat@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
+  export HOME=$STACK/rabbitmq RABBITMQ_NODENAME=$RABBIT_NODE RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 \
     RABBITMQ_NODE_PORT=$AMQP_PORT RABBITMQ_DIST_PORT=$AMQP_DIST_PORT ERL_EPMD_PORT=$EPMD_PORT ERL_EPMD_ADDRESS=127.0.0.1 \
     RABBITMQ_MNESIA_BASE=$STACK/rabbitmq/mnesia RABBITMQ_LOG_BASE=$STACK/rabbitmq/log \
     RABBITMQ_CONFIG_FILE=$STACK/rabbitmq/rabbitmq RABBITMQ_ENABLED_PLUGINS_FILE=$STACK/rabbitmq/enabled_plugins \
@@ -121,6 +126,23 @@ down() {
   for port in $DB_PORT $REDIS_PORT $AMQP_PORT; do wait_port_closed $port 100 || true; done
 }
 
+# stop_one NAME: one service of this stack, so a fault run can restart it with `up`.
+stop_one() {
+  case "$1" in
+    rabbitmq) if port_open $AMQP_PORT; then step "stopping RabbitMQ"; rabbitmqctl_ stop >/dev/null 2>&1 || true; fi
+      wait_port_closed $AMQP_PORT 300 || true ;;
+    redis|mariadb)
+      if [ -f "$STACK/$1.pid" ]; then
+        step "stopping $1"
+        kill "$(cat "$STACK/$1.pid")" 2>/dev/null || true
+        rm -f "$STACK/$1.pid"
+      fi
+      local port=$REDIS_PORT; [ "$1" = mariadb ] && port=$DB_PORT
+      wait_port_closed $port 300 || die "$1 did not stop" ;;
+    *) die "usage: $0 stop mariadb|redis|rabbitmq" ;;
+  esac
+}
+
 status() {
   for svc in "MariaDB $DB_PORT" "Redis $REDIS_PORT" "RabbitMQ $AMQP_PORT"; do
     set -- $svc
@@ -132,5 +154,6 @@ case "${1:-up}" in
   up) up ;;
   down) down ;;
   status) status ;;
-  *) die "usage: $0 up|down|status" ;;
+  stop) stop_one "${2:-}" ;;
+  *) die "usage: $0 up|down|status|stop NAME" ;;
 esac

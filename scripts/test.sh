@@ -60,6 +60,9 @@ else
   cargo test --workspace --no-fail-fast
 fi
 
+step "fault matrix, short form: one pass of each fault on its own MariaDB, Redis, RabbitMQ and services"
+"${CARGO_TARGET_DIR:-$ROOT/target}/debug/faults" --short
+
 step "web app: lint, type check, unit tests, build"
 web_deps
 ( cd web && npm run --silent lint && npm run --silent typecheck && npm test --silent && npm run --silent build >/dev/null )
