@@ -103,7 +103,7 @@ pub struct RecentOrder {
     pub id: String,
     pub total_amount: String,
     pub pay_amount: String,
-    /// `awaiting_payment`, `awaiting_confirmation`, `completed`, `invalid` or `closed`.
+    /// `awaiting_payment`, `awaiting_confirmation`, `completed`, `invalid`, `closed` or `refunded`.
     pub status: &'static str,
     pub paid_at: Option<String>,
     pub created_at: String,
@@ -115,6 +115,8 @@ fn order_status(code: i8) -> &'static str {
         1 => "awaiting_confirmation",
         2 => "completed",
         4 => "closed",
+        // Refunded by an operator (orders' `OrderStatus::Refunded`).
+        5 => "refunded",
         _ => "invalid",
     }
 }
@@ -230,4 +232,26 @@ impl From<AuditRow> for AuditEntry {
 pub struct AuditPage {
     pub items: Vec<AuditEntry>,
     pub next_cursor: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::order_status;
+
+    #[test]
+    fn order_statuses_are_named_as_orders_names_them() {
+        let names: Vec<&str> = (0..=6).map(order_status).collect();
+        assert_eq!(
+            names,
+            [
+                "awaiting_payment",
+                "awaiting_confirmation",
+                "completed",
+                "invalid",
+                "closed",
+                "refunded",
+                "invalid"
+            ]
+        );
+    }
 }
