@@ -55,7 +55,7 @@ impl Application {
             chat::upstream::Upstream::new(&config.relay, catalog, redis.clone(), keys.clone())?;
         let accounts = Arc::new(accounts::Accounts::new(&config.accounts)?);
         let oauth = Arc::new(oauth::OAuth::new(&config.oauth)?);
-        let avatar_store = Arc::new(avatars::store::AvatarStore::new(&config.avatar)?);
+        let avatar_store = Arc::new(avatars::Avatars::new(&config.avatar)?);
         let chat_writer = chat::writer::ChatWriter::spawn(db);
         let state = AppState {
             chat_writer,

@@ -23,7 +23,7 @@ pub struct AppState {
     pub ids: Arc<IdGenerator>,
     pub accounts: Arc<crate::accounts::Accounts>,
     pub oauth: Arc<crate::oauth::OAuth>,
-    pub avatars: Arc<crate::avatars::store::AvatarStore>,
+    pub avatars: Arc<crate::avatars::Avatars>,
     pub sensitive: crate::sensitive::SensitiveWords,
     pub upstream: Arc<crate::chat::upstream::Upstream>,
     /// Group-commits the relay's chat times, exchanges and closes.

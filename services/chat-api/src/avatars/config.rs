@@ -1,7 +1,10 @@
 //! The avatar keys of `config/default.toml` (each overridable as
 //! `PAYCHAT_<KEY>`): where the S3-compatible store is and how to sign in to it.
 
+use std::time::Duration;
+
 use paychat_common::config::{ConfigError, Problems, load};
+use paychat_common::ratelimit::Limit;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -15,6 +18,11 @@ pub struct AvatarConfig {
     pub avatar_s3_secret_key: SecretString,
     /// Time allowed for one call to the store.
     pub avatar_s3_timeout_ms: u64,
+    /// Uploads one user may make per window (decoding is the costly part).
+    pub avatar_upload_limit: u32,
+    pub avatar_upload_window_secs: u64,
+    /// Pictures decoded at once by this process; more wait their turn.
+    pub avatar_decode_concurrency: usize,
 }
 
 impl AvatarConfig {
@@ -50,7 +58,29 @@ impl AvatarConfig {
             "avatar_s3_timeout_ms",
             "must be between 100 and 60000",
         );
+        p.check(
+            config.avatar_upload_limit >= 1,
+            "avatar_upload_limit",
+            "must be at least 1",
+        );
+        p.check(
+            (1..=86_400).contains(&config.avatar_upload_window_secs),
+            "avatar_upload_window_secs",
+            "must be between 1 and 86400",
+        );
+        p.check(
+            (1..=64).contains(&config.avatar_decode_concurrency),
+            "avatar_decode_concurrency",
+            "must be between 1 and 64",
+        );
         p.into_result()?;
         Ok(config)
+    }
+
+    pub fn upload_limit(&self) -> Limit {
+        Limit::per(
+            self.avatar_upload_limit,
+            Duration::from_secs(self.avatar_upload_window_secs),
+        )
     }
 }

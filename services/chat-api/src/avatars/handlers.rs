@@ -90,6 +90,7 @@ async fn read_file(multipart: &mut Multipart) -> Result<Vec<u8>, ApiError> {
         (status = 400, description = "`invalid_image`: not a whole PNG, JPEG or WebP image (judged by content)"),
         (status = 401, description = "`unauthorized`"),
         (status = 413, description = "`payload_too_large`: over 2 MiB"),
+        (status = 429, description = "`rate_limited` (uploads per user), with `Retry-After`"),
         (status = 503, description = "`storage_unavailable`"),
     )
 )]
@@ -98,12 +99,27 @@ pub async fn upload(
     user: AuthUser,
     mut multipart: Multipart,
 ) -> Result<Json<User>, ApiError> {
+    let avatars = &state.avatars;
+    state
+        .limiter
+        .hit(&[(
+            &format!("avatar:user:{}", user.user_id),
+            avatars.config.upload_limit(),
+        )])
+        .await?;
     let bytes = read_file(&mut multipart).await?;
-    let webp = tokio::task::spawn_blocking(move || image_check::to_avatar(&bytes))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(invalid_image)?;
-    let store = &state.avatars;
+    let webp = {
+        let _slot = avatars
+            .decoding
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
+        tokio::task::spawn_blocking(move || image_check::to_avatar(&bytes))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(invalid_image)?
+    };
+    let store = &avatars.store;
     // The object goes in before the version points at it, so no URL is ever
     // handed out for a picture that is not there.
     let mut attempts = 0;
@@ -176,7 +192,7 @@ pub async fn get(
             _ => return Err(ApiError::not_found("not_found")),
         },
     };
-    let bytes = match state.avatars.get(user_id, version).await {
+    let bytes = match state.avatars.store.get(user_id, version).await {
         Ok(bytes) => bytes,
         Err(StoreError::NotFound) => return Err(ApiError::not_found("not_found")),
         Err(e) => return Err(unavailable(e)),

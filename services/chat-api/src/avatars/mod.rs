@@ -13,10 +13,29 @@ pub mod queries;
 pub mod store;
 
 use axum::extract::DefaultBodyLimit;
+use tokio::sync::Semaphore;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
+
+/// What the avatar handlers need beyond the shared state.
+pub struct Avatars {
+    pub store: store::AvatarStore,
+    pub config: config::AvatarConfig,
+    /// Bounds the decoding (CPU and up to a few hundred MB each) to a few at once.
+    pub decoding: Semaphore,
+}
+
+impl Avatars {
+    pub fn new(config: &config::AvatarConfig) -> anyhow::Result<Self> {
+        Ok(Self {
+            store: store::AvatarStore::new(config)?,
+            decoding: Semaphore::new(config.avatar_decode_concurrency),
+            config: config.clone(),
+        })
+    }
+}
 
 /// The upload route's path: the one route allowed a body above the shared
 /// 64 KiB limit.

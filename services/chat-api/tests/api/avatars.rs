@@ -305,3 +305,17 @@ async fn the_openapi_document_describes_the_upload_and_the_mailed_link() {
     assert!(paths["/api/auth/oauth/link-confirm"]["post"].is_object());
     assert!(doc["components"]["schemas"]["User"]["properties"]["avatar_url"].is_object());
 }
+
+#[tokio::test]
+async fn uploads_per_user_are_limited() {
+    let app = spawn_accounts_app(&[("avatar_upload_limit", "2".into())]).await;
+    let (_, token) = app.signed_up(&email("avatarlimit"), PASSWORD).await;
+    let png = encoded(&picture(40, 40), ImageFormat::Png);
+    for _ in 0..2 {
+        assert_eq!(upload(&app, &token, "a.png", &png).await.status(), 200);
+    }
+    let res = upload(&app, &token, "a.png", &png).await;
+    assert!(res.headers().contains_key("retry-after"));
+    expect_error(res, 429, "rate_limited").await;
+    assert_eq!(version(&app).await, 2);
+}
