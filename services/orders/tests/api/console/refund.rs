@@ -93,6 +93,15 @@ async fn a_refund_clicked_twice_at_once_reaches_alipay_once() {
         )
         .await;
     assert_error(res, 400, "invalid_code").await;
+    // The admin's order list finds it by its new status.
+    let listed: Value = t
+        .app
+        .get(&admin, "/api/admin/orders?status=refunded")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["items"][0]["id"], json!(order_id), "{listed}");
     // The buyer sees it refunded.
     assert_eq!(
         t.order_json(&buyer, &order_id).await["status"],
