@@ -11,7 +11,9 @@
 // from My orders, saying why it closed, and
 // a 429 saying when to try again (orders-steps.mjs) → phone layout; then an English browser:
 // its first screen, and the admin pages (products on and off sale, the form's field errors,
-// orders by email). axe-core checks every page visited in light and in dark (no serious or
+// orders by email; the upstream keys and models page, and the dashboard, users and audit log
+// pages at desktop and phone size: llm-keys-steps.mjs). axe-core checks every page visited in
+// light and in dark (no serious or
 // critical violation). One line per step, then "N passed, M failed"; exits 1 on any failure.
 //
 // Env: BASE_URL (http://127.0.0.1:18080), MAIL_URL (http://127.0.0.1:8025),
@@ -28,6 +30,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chatAndAccountSteps, landingSteps } from './features.mjs'
+import { llmKeysSteps } from './llm-keys-steps.mjs'
 import { consoleSteps } from './console-steps.mjs'
 import { ordersAndWaitSteps } from './orders-steps.mjs'
 import { signInProviderSteps } from './sign-in-steps.mjs'
@@ -990,6 +993,8 @@ try {
   })
 
   await consoleSteps({ step, shot, axeBoth, tid, assert, eventually, api, BASE_URL, RUN, adminToken, allProducts, page: () => en })
+
+  await llmKeysSteps({ step, shot, axeBoth, tid, assert, eventually, api, BASE_URL, RUN, adminToken, page: () => en })
 
   await step('phone (en): the chat placeholder fits and the page passes axe', async () => {
     await en.setViewportSize({ width: 390, height: 844 })

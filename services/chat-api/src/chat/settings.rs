@@ -11,7 +11,8 @@ use serde::Deserialize;
 pub struct RelaySettings {
     /// OpenAI-compatible base URL, ending before `/chat/completions`.
     pub llm_base_url: String,
-    /// Upstream keys, comma-separated; used in turn.
+    /// Upstream keys, comma-separated: imported into the database on the
+    /// first start (the console manages them from then on); may be empty.
     pub llm_api_keys: SecretString,
     /// Models offered by `GET /api/chat/models` and accepted by completions.
     pub llm_models: String,
@@ -83,11 +84,9 @@ impl RelaySettings {
             "llm_base_url",
             "must be an http(s) URL such as http://127.0.0.1:8091/v1",
         );
-        p.check(
-            !s.api_keys().is_empty(),
-            "llm_api_keys",
-            "needs at least one key",
-        );
+        // No key check: the keys live in the database (see crate::llm_keys);
+        // these are only imported on the first start, and may be left empty
+        // once the console holds the keys.
         p.check(
             !s.models().is_empty(),
             "llm_models",
@@ -262,6 +261,8 @@ mod tests {
             .is_ok()
         );
         assert!(load(&[("llm_key_encryption_key", "c2hvcnQ=")]).is_err());
+        // The database holds the keys; the configuration may have none.
+        assert!(load(&[("llm_api_keys", "")]).is_ok());
     }
 
     #[test]

@@ -167,6 +167,10 @@ impl Catalog {
             .filter(|name| models.iter().any(|m| &m.name == *name && m.enabled))
             .cloned()
             .collect();
+        if keys.is_empty() {
+            // Chat answers 503 until a key is added in the console.
+            tracing::warn!("no usable upstream key: add one under the console's upstream keys");
+        }
         tracing::info!(
             keys = keys.len(),
             models = models.len(),
