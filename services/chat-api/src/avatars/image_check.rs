@@ -47,13 +47,53 @@ fn image_end(format: ImageFormat, bytes: &[u8]) -> Option<usize> {
             let end = 8usize.checked_add(usize::try_from(size).ok()?)?;
             Some(end + (end % 2))
         }
-        // The entropy-coded data escapes 0xFF, so the last EOI is the image's end;
-        // anything after it is not part of the picture.
-        ImageFormat::Jpeg => bytes
-            .windows(2)
-            .rposition(|w| w == [0xFF, 0xD9])
-            .map(|i| i + 2),
+        ImageFormat::Jpeg => jpeg_end(bytes),
         _ => None,
+    }
+}
+
+/// Walks a JPEG's segments from SOI to its EOI: each marker segment by its
+/// length, and each scan's entropy-coded data up to the next marker (a 0xFF
+/// there is followed by 0x00, a restart marker or fill).
+fn jpeg_end(bytes: &[u8]) -> Option<usize> {
+    let byte = |i: usize| bytes.get(i).copied();
+    if bytes.get(0..2)? != [0xFF, 0xD8] {
+        return None;
+    }
+    let mut at = 2;
+    loop {
+        if byte(at)? != 0xFF {
+            return None;
+        }
+        while byte(at + 1)? == 0xFF {
+            at += 1;
+        }
+        let marker = byte(at + 1)?;
+        at += 2;
+        match marker {
+            0xD9 => return Some(at),
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {
+                let len = usize::from(u16::from_be_bytes([byte(at)?, byte(at + 1)?]));
+                if len < 2 {
+                    return None;
+                }
+                at = at.checked_add(len)?;
+                if marker == 0xDA {
+                    loop {
+                        if byte(at)? != 0xFF {
+                            at += 1;
+                            continue;
+                        }
+                        match byte(at + 1)? {
+                            0x00 | 0xD0..=0xD7 => at += 2,
+                            0xFF => at += 1,
+                            _ => break,
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -143,6 +183,22 @@ mod tests {
         let mut cut = png(20, 20);
         cut.truncate(cut.len() - 20);
         assert_eq!(to_avatar(&cut), Err(Refused::Undecodable));
+    }
+
+    #[test]
+    fn a_jpeg_ends_at_its_own_eoi_even_when_the_tail_holds_one() {
+        let img =
+            image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8 * 6, y as u8 * 8, 40]));
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Jpeg).expect("jpeg");
+        let jpeg = out.into_inner();
+        assert_eq!(jpeg_end(&jpeg), Some(jpeg.len()));
+        assert!(to_avatar(&jpeg).is_ok());
+        // A tail that itself ends like a JPEG is still a tail.
+        let mut tailed = jpeg.clone();
+        tailed.extend_from_slice(b"\x7fELF\x02\x01\x01\0payload\xFF\xD9");
+        assert_eq!(to_avatar(&tailed), Err(Refused::TrailingData));
+        assert_eq!(jpeg_end(&jpeg[..jpeg.len() - 2]), None);
     }
 
     #[test]
