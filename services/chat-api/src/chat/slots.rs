@@ -6,9 +6,10 @@
 //! the moment it lapses (the longest a stream can last, plus a margin). The
 //! script drops lapsed slots before it counts, so a copy that dies mid-stream
 //! holds its slots no longer than a stream could have lasted, and a new
-//! request never extends an old slot. The keys share the user id as hash tag
-//! (`chat_rate:{42}`, `chat_slots:{42}`), so the script also runs on Redis
-//! Cluster.
+//! request never extends an old slot. The keys share the user's hash tag
+//! (`chat_rate:{u:42}`, `chat_slots:{u:42}`), so the script also runs on Redis
+//! Cluster, and any other per-user key a later check needs in the same script
+//! can join them under that tag.
 
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -82,8 +83,7 @@ pub async fn admit(
     slot_id: i64,
     limits: Limits,
 ) -> redis::RedisResult<Admission> {
-    let rate = rkey!(keys, "chat_rate:{{{user_id}}}");
-    let slots = rkey!(keys, "chat_slots:{{{user_id}}}");
+    let (rate, slots) = user_keys(keys, user_id);
     let window_ms = millis(limits.window);
     let lifetime_ms = millis(limits.slot_lifetime).max(1);
     let redis = redis.clone();
@@ -123,6 +123,14 @@ pub async fn admit(
             error.to_string(),
         ))),
     }
+}
+
+/// The user's rate window and open slots, under one hash tag (`{u:<id>}`).
+fn user_keys(keys: &Keys, user_id: i64) -> (String, String) {
+    (
+        rkey!(keys, "chat_rate:{{u:{user_id}}}"),
+        rkey!(keys, "chat_slots:{{u:{user_id}}}"),
+    )
 }
 
 fn millis(d: Duration) -> u64 {
@@ -165,5 +173,27 @@ impl Drop for StreamSlot {
             }
             Err(_) => tracing::warn!("no runtime to release a stream slot; it lapses on its own"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Redis Cluster hashes only what is between the first `{` and `}`.
+    fn hash_tag(key: &str) -> &str {
+        let open = key.find('{').expect("a hash tag");
+        let close = key[open..].find('}').expect("a closed hash tag") + open;
+        &key[open + 1..close]
+    }
+
+    #[test]
+    fn a_users_keys_share_one_hash_tag_of_their_own() {
+        let keys = Keys::new("p:");
+        let (rate, slots) = user_keys(&keys, 42);
+        assert_eq!(rate, "p:chat_rate:{u:42}");
+        assert_eq!(slots, "p:chat_slots:{u:42}");
+        assert_eq!(hash_tag(&rate), hash_tag(&slots));
+        assert_ne!(hash_tag(&user_keys(&keys, 43).0), hash_tag(&rate));
     }
 }
