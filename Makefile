@@ -1,11 +1,17 @@
 # PayChat: `make run` starts the whole platform, `make test` runs every test.
-.PHONY: run test faults stop stack bench fmt lint
+.PHONY: run test test-cluster faults stop stack bench fmt lint
 
 run:
 	@scripts/run.sh
 
 test:
 	@scripts/test.sh
+
+# Two copies of each service behind nginx on a Redis Cluster and a 3-node
+# RabbitMQ cluster; a flash sale and payments while a copy of each, a Redis
+# master and a RabbitMQ node go away (scripts/cluster.sh; data in .stack/cluster/).
+test-cluster:
+	@scripts/cluster.sh test
 
 # Stops exactly what run/test started: our processes, nginx, then the infrastructure.
 stop:

@@ -6,10 +6,14 @@
 #   scripts/cluster.sh up            both
 #   scripts/cluster.sh down          stops exactly what up started
 #   scripts/cluster.sh status        one line per node
-#   scripts/cluster.sh failover      promotes the replica of the master of slot 0 (a forced failover)
+#   scripts/cluster.sh failover      kills the master of the stock keys' slot; its replica takes over
 #   scripts/cluster.sh rabbit-stop N stops node rqN (its VM; the other two keep the quorum)
-# `up` on a running cluster reuses it. The services' copies and nginx are
-# started by the cluster test program itself (services/cluster-test).
+#   scripts/cluster.sh kill NAME     SIGKILLs a service copy (chat-api-1, orders-1, payment-gateway-1...)
+#   scripts/cluster.sh test          `make test-cluster`: all of the above, two copies of each
+#                                    service on 19081/19091 (chat-api), 19082/19092 (orders),
+#                                    19083/19093 (payment-gateway), nginx on 19080 balancing
+#                                    across them, then the run in services/orders/tests/cluster.rs
+# `up` on a running cluster reuses it (a stopped RabbitMQ node is started again).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/scripts/lib.sh"
@@ -30,9 +34,7 @@ redis_up() {
     wait_port_closed "$p" 50 || true
     # A fresh cluster each time: a node with an old nodes.conf refuses "cluster create".
     rm -rf "$DIR/redis/$p"; mkdir -p "$DIR/redis/$p"
-    redis-server --bind 127.0.0.1 --port "$p" --cluster-enabled yes --cluster-config-file nodes.conf \
-      --cluster-node-timeout 2000 --dir "$DIR/redis/$p" --appendonly yes --appendfsync everysec --save '' \
-      --daemonize yes --pidfile "$DIR/redis/$p/redis.pid" --logfile "$DIR/redis/$p/redis.log" >/dev/null
+    redis_start_node "$p"
   done
   for p in "${REDIS_PORTS[@]}"; do wait_port "$p" 100 || die "Redis node $p did not start"; done
   redis-cli --cluster create $(printf '127.0.0.1:%s ' "${REDIS_PORTS[@]}") --cluster-replicas 1 --cluster-yes \
@@ -80,6 +82,10 @@ rabbit_up() {
   if port_open 38101 && port_open 38102 && port_open 38103; then
     step "RabbitMQ cluster already answering on 127.0.0.1:38101-38103"; return
   fi
+  if [ -f "$DIR/rabbitmq/.users-created" ]; then
+    # A node stopped by an earlier run: it rejoins the other two by itself.
+    step "starting the RabbitMQ nodes that are down"
+  fi
   step "starting RabbitMQ nodes rq1..rq3@localhost on 127.0.0.1:38101-38103 (takes a while on 2 cores)"
   : >"$DIR/rabbitmq/rabbitmq-env.conf"
   printf '[].\n' >"$DIR/rabbitmq/enabled_plugins"
@@ -107,16 +113,30 @@ rabbit_stop() {
   wait_port_closed "${AMQP_PORTS[$((n - 1))]}" 200 || true
 }
 
+redis_start_node() {
+  local p=$1
+  redis-server --bind 127.0.0.1 --port "$p" --cluster-enabled yes --cluster-config-file nodes.conf \
+    --cluster-node-timeout 2000 --dir "$DIR/redis/$p" --appendonly yes --appendfsync everysec --save '' \
+    --daemonize yes --pidfile "$DIR/redis/$p/redis.pid" --logfile "$DIR/redis/$p/redis.log" >/dev/null
+}
+
 failover() {
-  # The replica of whichever master serves slot 0 takes over (CLUSTER FAILOVER
-  # FORCE: as when its master has died, without waiting for votes).
-  local master replica
-  master=$(redis-cli -p 37101 cluster nodes | awk '$3 ~ /master/ && $9 ~ /^0-/ {print $1; exit}')
-  replica=$(redis-cli -p 37101 cluster nodes | awk -v m="$master" '$4 == m {split($2, a, "[:@]"); print a[2]; exit}')
-  [ -n "$replica" ] || die "no replica found for the master of slot 0"
-  redis-cli -p "$replica" cluster failover force >/dev/null
-  for _ in $(seq 1 100); do redis-cli -p "$replica" role | head -1 | grep -q master && break; sleep 0.1; done
-  echo "$replica"
+  # The master serving the stock keys' slot ({stock}) dies (SIGKILL); the cluster promotes its replica
+  # once the node timeout (2 s) passes. Then the dead node is started again and
+  # rejoins as a replica, so the next run finds three masters with a replica each.
+  local master port replica seen
+  local slot; slot=$(redis-cli -p 37102 cluster keyslot '{stock}')
+  master=$(redis-cli -p 37102 cluster nodes | awk -v s="$slot" '$3 ~ /master/ && $3 !~ /fail/ {
+    for (i = 9; i <= NF; i++) { split($i, r, "-"); if (r[2] == "") r[2] = r[1]; if (s >= r[1] && s <= r[2]) { print $1" "$2; exit } } }')
+  port=$(echo "$master" | awk '{split($2, a, "[:@]"); print a[2]}')
+  replica=$(redis-cli -p 37102 cluster nodes | awk -v m="${master%% *}" '$4 == m {split($2, a, "[:@]"); print a[2]; exit}')
+  [ -n "$port" ] && [ -n "$replica" ] || die "no master with a replica found for slot $slot"
+  kill -9 "$(cat "$DIR/redis/$port/redis.pid")"
+  for _ in $(seq 1 200); do redis-cli -p "$replica" role 2>/dev/null | head -1 | grep -q master && break; sleep 0.1; done
+  redis-cli -p "$replica" role | head -1 | grep -q master || die "replica $replica was not promoted"
+  seen=$(redis-cli -p "$replica" cluster info | awk -F: '/cluster_state/ {print $2}' | tr -d '\r')
+  redis_start_node "$port"
+  echo "master $port killed, replica $replica promoted, cluster_state $seen; $port restarted as a replica"
 }
 
 down() {
@@ -137,6 +157,105 @@ status() {
   done
 }
 
+REDIS_NODES=redis://127.0.0.1:37101,redis://127.0.0.1:37102,redis://127.0.0.1:37103
+AMQP_URLS=amqp://paychat:paychat@127.0.0.1:38101/paychat,amqp://paychat:paychat@127.0.0.1:38102/paychat,amqp://paychat:paychat@127.0.0.1:38103/paychat
+EDGE_PORT=19080
+
+# start_copy NAME PORT BINARY: one copy of a service against the cluster.
+start_copy() {
+  local name=$1 port=$2 bin=$3
+  ( cd "$ROOT"; nohup "$ROOT/target/debug/$bin" >"$DIR/logs/$name.log" 2>&1 & echo $! >"$DIR/pids/$name.pid" )
+}
+
+services_up() {
+  mkdir -p "$DIR/logs" "$DIR/pids"
+  services_down
+  export PAYCHAT_DATABASE_URL=$CLUSTER_DB PAYCHAT_REDIS_CLUSTER_NODES=$REDIS_NODES PAYCHAT_REDIS_PREFIX=$REDIS_PREFIX \
+    PAYCHAT_AMQP_URL=${AMQP_URLS%%,*} PAYCHAT_AMQP_URLS=$AMQP_URLS PAYCHAT_AMQP_QUEUE_TYPE=quorum \
+    PAYCHAT_ORDER_DELAY_MODE=ttl PAYCHAT_AMQP_PREFIX=$AMQP_PREFIX PAYCHAT_LOG_LEVEL=warn \
+    PAYCHAT_STOCK_RECONCILE_INTERVAL_SECS=5 \
+    PAYCHAT_GATEWAY_URL=http://127.0.0.1:$EDGE_PORT PAYCHAT_ALIPAY_NOTIFY_URL=http://127.0.0.1:$EDGE_PORT/api/alipay/notify \
+    PAYCHAT_PUBLIC_BASE_URL=http://127.0.0.1:$EDGE_PORT PAYCHAT_WEB_BASE_URL=http://127.0.0.1:$EDGE_PORT
+  # One copy migrates the empty database first: copies started together on an
+  # empty database were seen to race in the migrations (duplicate rows in
+  # _sqlx_migrations, "partially applied"), whatever the lock.
+  PAYCHAT_ORDERS_BIND=127.0.0.1:19082 start_copy orders-1 19082 paychat-orders
+  for _ in $(seq 1 600); do curl -fsS http://127.0.0.1:19082/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+  for copy in 1 2; do
+    local off=$(( (copy - 1) * 10 ))
+    [ $copy = 1 ] || PAYCHAT_ORDERS_BIND=127.0.0.1:$((19082 + off)) start_copy orders-$copy $((19082 + off)) paychat-orders
+    PAYCHAT_CHAT_BIND=127.0.0.1:$((19081 + off)) start_copy chat-api-$copy $((19081 + off)) paychat-chat-api
+    PAYCHAT_GATEWAY_BIND=127.0.0.1:$((19083 + off)) start_copy payment-gateway-$copy $((19083 + off)) paychat-payment-gateway
+  done
+  for port in 19081 19082 19083 19091 19092 19093; do
+    for _ in $(seq 1 600); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+    curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null || die "the copy on $port is not ready (logs: $DIR/logs)"
+  done
+  step "started two copies each: chat-api 19081 19091, orders 19082 19092, payment-gateway 19083 19093 (pids: $(cat "$DIR"/pids/*.pid | tr '\n' ' '))"
+}
+
+edge_up() {
+  local prefix=$DIR/nginx
+  mkdir -p "$prefix/tmp" "$prefix/empty"
+  [ -f "$prefix/nginx.pid" ] && kill "$(cat "$prefix/nginx.pid")" 2>/dev/null && wait_port_closed $EDGE_PORT 50
+  echo '<p>cluster run</p>' >"$prefix/empty/index.html"
+  sed -e "s#@PREFIX@#$prefix#g" -e "s#@LISTEN_PORT@#$EDGE_PORT#g" -e "s#@WEB_ROOT@#$prefix/empty#g" \
+      -e "s#server 127.0.0.1:@CHAT_PORT@;#server 127.0.0.1:19081; server 127.0.0.1:19091;#" \
+      -e "s#server 127.0.0.1:@ORDERS_PORT@;#server 127.0.0.1:19082; server 127.0.0.1:19092;#" \
+      -e "s#server 127.0.0.1:@GATEWAY_PORT@;#server 127.0.0.1:19083; server 127.0.0.1:19093;#" \
+      -e "s#access_log $prefix/access.log;#log_format upstreams '\$upstream_addr \$status \$request_method \$uri'; access_log $prefix/access.log upstreams;#" \
+      "$ROOT/deploy/nginx.conf.template" >"$prefix/nginx.conf"
+  : >"$prefix/access.log"
+  nginx -t -q -p "$prefix" -c "$prefix/nginx.conf" 2>"$prefix/check.log" || { cat "$prefix/check.log" >&2; die "nginx config check failed"; }
+  nohup nginx -p "$prefix" -c "$prefix/nginx.conf" >"$prefix/stdout.log" 2>&1 &
+  wait_port $EDGE_PORT 50 || die "nginx did not start"
+  step "started nginx on 127.0.0.1:$EDGE_PORT, balancing round-robin over both copies of each service"
+}
+
+kill_copy() {
+  local pidfile=$DIR/pids/$1.pid
+  [ -f "$pidfile" ] || die "no pid file for $1"
+  kill -9 "$(cat "$pidfile")" 2>/dev/null || true
+  echo "pid $(cat "$pidfile")"
+  rm -f "$pidfile"
+}
+
+services_down() {
+  for f in "$DIR"/pids/*.pid; do
+    [ -f "$f" ] || continue
+    kill "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
+  done
+  [ -f "$DIR/nginx/nginx.pid" ] && kill "$(cat "$DIR/nginx/nginx.pid")" 2>/dev/null || true
+  return 0
+}
+
+cluster_test() {
+  local started=$SECONDS
+  mkdir -p "$DIR"
+  redis_up
+  rabbit_up
+  step "building the services (debug)"
+  ( cd "$ROOT" && cargo build --quiet -p paychat-chat-api -p paychat-orders -p paychat-payment-gateway --bins )
+  "$ROOT/scripts/services.sh" sandbox >/dev/null
+  local run; run=$(date +%s)
+  CLUSTER_DB=mysql://paychat:paychat@127.0.0.1:33306/paychat_test_cluster_$run
+  REDIS_PREFIX=paychat-cluster-$run: AMQP_PREFIX=paychat-cluster-$run
+  mariadb --no-defaults --socket="$ROOT/.stack/mariadb.sock" -uroot \
+    -e "CREATE DATABASE paychat_test_cluster_$run CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+  step "database paychat_test_cluster_$run, Redis prefix $REDIS_PREFIX, AMQP prefix $AMQP_PREFIX (quorum queues)"
+  trap services_down EXIT
+  services_up
+  edge_up
+  step "infrastructure and services up after $((SECONDS - started)) s; running the flash sale and payments"
+  ( cd "$ROOT" && PAYCHAT_CLUSTER_EDGE=http://127.0.0.1:$EDGE_PORT PAYCHAT_CLUSTER_DATABASE_URL=$CLUSTER_DB \
+      PAYCHAT_CLUSTER_REDIS_NODES=$REDIS_NODES PAYCHAT_CLUSTER_REDIS_PREFIX=$REDIS_PREFIX \
+      cargo test --quiet -p paychat-orders --test cluster -- --nocapture )
+  step "requests per copy as nginx sent them (upstream, status, route):"
+  awk '{ r = $4; sub(/[0-9]{6,}/, "{id}", r); print $1, $2, $3, r }' "$DIR/nginx/access.log" | sort | uniq -c | sort -k2 | sed 's/^/    /'
+  step "cluster run passed in $((SECONDS - started)) s"
+}
+
 case "${1:-up}" in
   redis-up) redis_up ;;
   rabbit-up) rabbit_up ;;
@@ -145,6 +264,9 @@ case "${1:-up}" in
   status) status ;;
   failover) failover ;;
   rabbit-stop) rabbit_stop "${2:?node number}" ;;
+  kill) kill_copy "${2:?copy name}" ;;
+  test) cluster_test ;;
+  services-down) services_down ;;
   rabbit-start) rabbit_start_node "${2:?node number}"; wait_port "${AMQP_PORTS[$(($2 - 1))]}" 1200 ;;
   *) die "usage: $0 up|redis-up|rabbit-up|down|status|failover|rabbit-stop N|rabbit-start N" ;;
 esac

@@ -63,6 +63,9 @@ fi
 step "fault matrix, short form: one pass of each fault on its own MariaDB, Redis, RabbitMQ and services"
 "${CARGO_TARGET_DIR:-$ROOT/target}/debug/faults" --short
 
+step "scale-out run: two copies of each service on a Redis Cluster and a RabbitMQ cluster (make test-cluster)"
+"$ROOT/scripts/cluster.sh" test
+
 step "web app: lint, type check, unit tests, build"
 web_deps
 ( cd web && npm run --silent lint && npm run --silent typecheck && npm test --silent && npm run --silent build >/dev/null )

@@ -112,6 +112,13 @@ pub struct Sessions {
     ttl: Duration,
 }
 
+/// KEYS[1]: a user's session index; ARGV: session hash, TTL in seconds.
+static INDEX_ADD: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        "redis.call('SADD', KEYS[1], ARGV[1]) return redis.call('EXPIRE', KEYS[1], ARGV[2])",
+    )
+});
+
 /// A freshly issued token; the plain token exists only in this value and the
 /// login response.
 pub struct Issued {
@@ -158,11 +165,14 @@ impl Sessions {
         let ttl = self.ttl.as_secs();
         let index = rkey!(self.keys, "user_sessions:{user_id}");
         let mut conn = self.redis.clone();
-        redis::pipe()
-            .atomic()
-            .sadd(&index, &hash)
-            .expire(&index, i64::try_from(ttl).unwrap_or(i64::MAX))
-            .query_async::<()>(&mut conn)
+        // One script, not MULTI/EXEC: right after a Redis Cluster failover a
+        // transaction fails whole on MOVED, while a single command is
+        // redirected to the new master by the client.
+        let _: i64 = INDEX_ADD
+            .key(&index)
+            .arg(&hash)
+            .arg(ttl)
+            .invoke_async(&mut conn)
             .await?;
         conn.set_ex::<_, _, ()>(rkey!(self.keys, "session:{hash}"), value, ttl)
             .await?;

@@ -101,7 +101,9 @@ pub fn connect(url: &SecretString) -> anyhow::Result<Redis> {
 pub fn connect_cluster(nodes: &[SecretString]) -> anyhow::Result<Redis> {
     let urls: Vec<&str> = nodes.iter().map(ExposeSecret::expose_secret).collect();
     let client = ClusterClientBuilder::new(urls)
-        .retries(8)
+        // Waits of 50 ms doubling up to 1 s: about 8 s in all, past the 3-4 s
+        // a failover takes with a 2 s cluster-node-timeout.
+        .retries(12)
         .min_retry_wait(50)
         .max_retry_wait(1000)
         .build()
