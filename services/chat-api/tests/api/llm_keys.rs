@@ -361,6 +361,17 @@ async fn the_key_and_model_endpoints_are_for_admins_only() {
         let (status, _) = send(&t, &user, method.clone(), path, Some(body)).await;
         assert_eq!(status, 403, "{method} {path}");
     }
+    // And every one of them is in the OpenAPI document.
+    let doc = t.app.get_public_json("/api-docs/openapi.json").await;
+    for path in [
+        "/api/admin/llm-keys",
+        "/api/admin/llm-keys/{id}",
+        "/api/admin/llm-keys/{id}/test",
+        "/api/admin/llm-models",
+        "/api/admin/llm-models/{name}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is not documented");
+    }
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM llm_key")
         .fetch_one(&t.app.db)
         .await
