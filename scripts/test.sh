@@ -66,6 +66,14 @@ step "fault matrix, short form: one pass of each fault on its own MariaDB, Redis
 step "scale-out run: two copies of each service on a Redis Cluster and a RabbitMQ cluster (make test-cluster)"
 "$ROOT/scripts/cluster.sh" test
 
+step "docker compose config: the default and the cluster profile"
+if docker compose version >/dev/null 2>&1; then
+  docker compose config --quiet
+  docker compose --profile cluster config --quiet
+else
+  echo "skipped: the docker compose plugin is not installed on this machine"
+fi
+
 step "web app: lint, type check, unit tests, build"
 web_deps
 ( cd web && npm run --silent lint && npm run --silent typecheck && npm test --silent && npm run --silent build >/dev/null )
