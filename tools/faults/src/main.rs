@@ -40,11 +40,11 @@ struct Plan {
 fn plan() -> anyhow::Result<Plan> {
     let mut p = Plan {
         passes: 3,
-        users: 10,
+        users: 8,
         stock: 2000,
         gap: Duration::from_secs(4),
         settle: Duration::from_secs(180),
-        pace_ms: 200..600,
+        pace_ms: 400..1200,
         keep_stack: false,
     };
     let mut args = std::env::args().skip(1);
@@ -57,11 +57,11 @@ fn plan() -> anyhow::Result<Plan> {
         match a.as_str() {
             "--short" => {
                 p.passes = 1;
-                p.users = 6;
+                p.users = 5;
                 p.stock = 500;
                 p.gap = Duration::from_secs(1);
                 p.settle = Duration::from_secs(90);
-                p.pace_ms = 300..900;
+                p.pace_ms = 500..1500;
             }
             "--passes" => p.passes = number("--passes")?.max(1),
             "--users" => p.users = number("--users")?.max(1),
