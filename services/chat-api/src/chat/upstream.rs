@@ -5,7 +5,7 @@
 //! which every copy keeps in step with the database.
 //!
 //! A key that answers 401/403/429 is rested for `llm_key_rest_secs`. The rest
-//! is kept in Redis (`llm_key_rest:<fingerprint>` with a TTL, its value the
+//! is kept in Redis (`llm_key_rest:{llm}:<fingerprint>` with a TTL, its value the
 //! reason), so every copy of the service skips the same key; only key
 //! fingerprints ever reach Redis. The reason is also kept on the key's row,
 //! where the console shows it after the rest is over.
@@ -132,7 +132,9 @@ impl Upstream {
     }
 
     fn rest_key(&self, fingerprint: &str) -> String {
-        rkey!(self.redis_keys, "llm_key_rest:{fingerprint}")
+        // One hash tag for every key's rest: the console reads them all in one
+        // pipeline, which on a Redis Cluster must stay within one slot.
+        rkey!(self.redis_keys, "llm_key_rest:{{llm}}:{fingerprint}")
     }
 
     pub fn catalog(&self) -> &Catalog {
