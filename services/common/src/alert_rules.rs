@@ -1,6 +1,7 @@
-//! The metrics the Prometheus alert rules (deploy/prometheus/alerts.yml) name,
-//! so each service's tests can check, against a real scrape of its /metrics,
-//! that every rule of its group watches a series that exists. (`promtool` is
+//! The metrics the Prometheus alert rules (deploy/prometheus/alerts.yml) and
+//! the Grafana dashboard (deploy/grafana/paychat.json) name, so each service's
+//! tests can check, against a real scrape of its /metrics, that every rule of
+//! its group and every panel query of its metrics watches a series that exists. (`promtool` is
 //! not part of the build; a rule naming a metric nobody exports would never
 //! fire, and that is the mistake this catches.)
 
@@ -8,6 +9,12 @@
 pub const ALERTS_FILE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../deploy/prometheus/alerts.yml"
+);
+
+/// deploy/grafana/paychat.json in the repository.
+pub const DASHBOARD_FILE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../deploy/grafana/paychat.json"
 );
 
 /// Endings of the services' metric names (counters, histograms, gauges) as
@@ -24,18 +31,38 @@ pub fn metrics_of_group(rules: &str, group: &str) -> Vec<String> {
             inside = name.trim() == group;
             continue;
         }
-        let Some(expr) = trimmed.strip_prefix("expr:").filter(|_| inside) else {
-            continue;
-        };
-        for token in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
-            if METRIC_ENDINGS.iter().any(|e| token.ends_with(e))
-                && !names.iter().any(|n| n == token)
-            {
-                names.push(token.to_owned());
-            }
+        if let Some(expr) = trimmed.strip_prefix("expr:").filter(|_| inside) {
+            add_metrics(expr, &mut names);
         }
     }
     names
+}
+
+/// The metric names in the dashboard's panel queries whose names start with
+/// one of `prefixes` (a service's own metrics). Empty when it is not JSON.
+pub fn metrics_of_dashboard(dashboard: &str, prefixes: &[&str]) -> Vec<String> {
+    let mut names = Vec::new();
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(dashboard) else {
+        return names;
+    };
+    let panels = doc["panels"].as_array().cloned().unwrap_or_default();
+    for panel in &panels {
+        for target in panel["targets"].as_array().cloned().unwrap_or_default() {
+            if let Some(expr) = target["expr"].as_str() {
+                add_metrics(expr, &mut names);
+            }
+        }
+    }
+    names.retain(|n| prefixes.iter().any(|p| n.starts_with(p)));
+    names
+}
+
+fn add_metrics(expr: &str, names: &mut Vec<String>) {
+    for token in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')) {
+        if METRIC_ENDINGS.iter().any(|e| token.ends_with(e)) && !names.iter().any(|n| n == token) {
+            names.push(token.to_owned());
+        }
+    }
 }
 
 /// The names of `wanted` with no sample in `scrape` (Prometheus text format).
@@ -74,6 +101,20 @@ mod tests {
         let chat = metrics_of_group(&rules, "paychat-chat-api");
         assert!(chat.contains(&"chat_upstream_errors_total".to_owned()));
         assert!(!chat.contains(&"fulfilment_failures_total".to_owned()));
+    }
+
+    #[test]
+    fn the_dashboard_is_json_and_names_each_services_metrics() {
+        let dashboard = std::fs::read_to_string(DASHBOARD_FILE).expect("paychat.json");
+        let chat = metrics_of_dashboard(&dashboard, &["chat_"]);
+        assert!(chat.contains(&"chat_streams_open".to_owned()), "{chat:?}");
+        assert!(chat.contains(&"chat_upstream_errors_total".to_owned()));
+        let orders = metrics_of_dashboard(&dashboard, &["orders_", "gateway_"]);
+        assert!(
+            orders.contains(&"gateway_notifies_total".to_owned()),
+            "{orders:?}"
+        );
+        assert!(metrics_of_dashboard("not json", &[""]).is_empty());
     }
 
     #[test]

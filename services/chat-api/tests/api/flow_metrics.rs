@@ -6,7 +6,9 @@
 use std::time::{Duration, Instant};
 
 use paychat_chat_api::chat::upstream::fingerprint;
-use paychat_common::alert_rules::{ALERTS_FILE, metrics_of_group, missing_from, sample};
+use paychat_common::alert_rules::{
+    ALERTS_FILE, DASHBOARD_FILE, metrics_of_dashboard, metrics_of_group, missing_from, sample,
+};
 use serde_json::json;
 
 use crate::chat_support::{ChatTest, read_until, spawn_chat_with};
@@ -90,6 +92,15 @@ async fn chat_counters_move_and_every_alerted_metric_is_exported() {
     let scraped = scrape(&t).await;
     assert_eq!(
         missing_from(&scraped, &wanted),
+        Vec::<String>::new(),
+        "{scraped}"
+    );
+    // The dashboard's chat and HTTP panels too.
+    let dashboard = std::fs::read_to_string(DASHBOARD_FILE).unwrap();
+    let panels = metrics_of_dashboard(&dashboard, &["chat_", "http_"]);
+    assert!(panels.len() >= 5, "{panels:?}");
+    assert_eq!(
+        missing_from(&scraped, &panels),
         Vec::<String>::new(),
         "{scraped}"
     );

@@ -4,7 +4,9 @@
 //! gateway groups of deploy/prometheus/alerts.yml name is exported (the
 //! gateway runs in this process, so the one scrape holds both).
 
-use paychat_common::alert_rules::{ALERTS_FILE, metrics_of_group, missing_from, sample};
+use paychat_common::alert_rules::{
+    ALERTS_FILE, DASHBOARD_FILE, metrics_of_dashboard, metrics_of_group, missing_from, sample,
+};
 use paychat_orders::states::OrderStatus;
 
 use crate::pay_support::{PayApp, pay_app};
@@ -80,6 +82,24 @@ async fn money_counters_move_and_every_alerted_metric_is_exported() {
         "{after}"
     );
     assert_eq!(total(&after, "fulfilment_failures_total"), 0.0);
+
+    // The dashboard's money panels watch series that exist.
+    let dashboard = std::fs::read_to_string(DASHBOARD_FILE).unwrap();
+    let prefixes = [
+        "orders_",
+        "gateway_",
+        "fulfilment_",
+        "payment_",
+        "reconcile_",
+        "stock_",
+    ];
+    let panels = metrics_of_dashboard(&dashboard, &prefixes);
+    assert!(panels.len() >= 8, "{panels:?}");
+    assert_eq!(
+        missing_from(&after, &panels),
+        Vec::<String>::new(),
+        "{after}"
+    );
 
     let rules = std::fs::read_to_string(ALERTS_FILE).unwrap();
     for group in ["paychat-orders", "paychat-gateway"] {
