@@ -6,7 +6,8 @@
 //! a transaction and a commit of its own; at a few hundred new streams a second
 //! on two shared cores they queue behind each other and the first tokens wait.
 //! Here requests hand their write to a writer task, which takes every write
-//! waiting (up to [`MAX_BATCH`], waiting at most [`WINDOW`] for more) and does
+//! waiting (up to [`MAX_BATCH`]; the records writer also waits at most
+//! [`WINDOW`] for more) and does
 //! them all in one transaction with one statement per kind where it can.
 //!
 //! Two writers, each with a connection of its own: one takes chat times, so
@@ -37,9 +38,12 @@ use super::types::{ANSWER, MessageStatus, QUESTION};
 /// limit (an exchange's two messages take 34).
 pub const MAX_BATCH: usize = 64;
 
-/// How long a writer waits for more writes after the first one. Under load the
-/// writes that arrive while the previous batch commits fill the next batch
-/// anyway; alone, a write waits no longer than this.
+/// How long the records writer waits for more writes after the first one.
+/// Under load the writes that arrive while the previous batch commits fill
+/// the next batch anyway; alone, a write waits no longer than this. The takes
+/// writer does not wait: every first token would wait with it, up to this
+/// long, while at a few hundred streams its batches are mostly of one; under
+/// more load the takes that queue during a commit make the next batch.
 pub const WINDOW: Duration = Duration::from_micros(500);
 
 /// Batch shapes differ only in their row count: one prepared statement per
@@ -171,13 +175,16 @@ impl ChatWriter {
     }
 }
 
-/// The next batch: what is waiting, plus what arrives within [`WINDOW`].
-async fn next_batch<T>(queue: &mut mpsc::Receiver<T>) -> Option<Vec<T>> {
+/// The next batch: what is waiting, plus what arrives within `window`.
+async fn next_batch<T>(queue: &mut mpsc::Receiver<T>, window: Duration) -> Option<Vec<T>> {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     if queue.recv_many(&mut batch, MAX_BATCH).await == 0 {
         return None;
     }
-    let deadline = tokio::time::Instant::now() + WINDOW;
+    if window.is_zero() {
+        return Some(batch);
+    }
+    let deadline = tokio::time::Instant::now() + window;
     while batch.len() < MAX_BATCH {
         let room = MAX_BATCH - batch.len();
         match tokio::time::timeout_at(deadline, queue.recv_many(&mut batch, room)).await {
@@ -189,7 +196,7 @@ async fn next_batch<T>(queue: &mut mpsc::Receiver<T>) -> Option<Vec<T>> {
 }
 
 async fn run_takes(mut queue: mpsc::Receiver<Take>, pool: MySqlPool, commits: Arc<AtomicU64>) {
-    while let Some(batch) = next_batch(&mut queue).await {
+    while let Some(batch) = next_batch(&mut queue, Duration::ZERO).await {
         metrics::histogram!("chat_take_batch_size").record(batch.len() as f64);
         let users: Vec<i64> = batch.iter().map(|t| t.user_id).collect();
         let results = match take_batch(&pool, &users).await {
@@ -315,7 +322,7 @@ async fn adjust_balances(
 }
 
 async fn run_records(mut queue: mpsc::Receiver<Record>, pool: MySqlPool, commits: Arc<AtomicU64>) {
-    while let Some(batch) = next_batch(&mut queue).await {
+    while let Some(batch) = next_batch(&mut queue, WINDOW).await {
         metrics::histogram!("chat_record_batch_size").record(batch.len() as f64);
         let refs: Vec<&Record> = batch.iter().collect();
         let results = match record_batch(&pool, &refs).await {
