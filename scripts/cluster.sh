@@ -136,7 +136,13 @@ failover() {
   redis-cli -p "$replica" role | head -1 | grep -q master || die "replica $replica was not promoted"
   seen=$(redis-cli -p "$replica" cluster info | awk -F: '/cluster_state/ {print $2}' | tr -d '\r')
   redis_start_node "$port"
-  echo "master $port killed, replica $replica promoted, cluster_state $seen; $port restarted as a replica"
+  # Until it has taken its new role, the old master still believes its stale
+  # slot map, and a client asking it could be sent to it; wait for that to pass.
+  for _ in $(seq 1 200); do
+    redis-cli -p "$port" info replication 2>/dev/null | grep -q 'master_link_status:up' && break; sleep 0.1
+  done
+  redis-cli -p "$port" info replication | grep -q 'master_link_status:up' || die "$port did not rejoin as a replica"
+  echo "master $port killed, replica $replica promoted, cluster_state $seen; $port restarted and synced as a replica"
 }
 
 down() {
@@ -250,7 +256,7 @@ cluster_test() {
   step "infrastructure and services up after $((SECONDS - started)) s; running the flash sale and payments"
   ( cd "$ROOT" && PAYCHAT_CLUSTER_EDGE=http://127.0.0.1:$EDGE_PORT PAYCHAT_CLUSTER_DATABASE_URL=$CLUSTER_DB \
       PAYCHAT_CLUSTER_REDIS_NODES=$REDIS_NODES PAYCHAT_CLUSTER_REDIS_PREFIX=$REDIS_PREFIX \
-      cargo test --quiet -p paychat-orders --test cluster -- --nocapture )
+      timeout 300 cargo test --quiet -p paychat-orders --test cluster -- --nocapture )
   step "requests per copy as nginx sent them (upstream, status, route):"
   awk '{ r = $4; sub(/[0-9]{6,}/, "{id}", r); print $1, $2, $3, r }' "$DIR/nginx/access.log" | sort | uniq -c | sort -k2 | sed 's/^/    /'
   step "cluster run passed in $((SECONDS - started)) s"
