@@ -209,13 +209,16 @@ edge_up() {
       -e "s#server 127.0.0.1:@CHAT_PORT@;#server 127.0.0.1:19081; server 127.0.0.1:19091;#" \
       -e "s#server 127.0.0.1:@ORDERS_PORT@;#server 127.0.0.1:19082; server 127.0.0.1:19092;#" \
       -e "s#server 127.0.0.1:@GATEWAY_PORT@;#server 127.0.0.1:19083; server 127.0.0.1:19093;#" \
+      -e "s#^\(  upstream [a-z_]* {\)#\1 random;#" \
       -e "s#access_log $prefix/access.log;#log_format upstreams '\$upstream_addr \$status \$request_method \$uri'; access_log $prefix/access.log upstreams;#" \
       "$ROOT/deploy/nginx.conf.template" >"$prefix/nginx.conf"
   : >"$prefix/access.log"
   nginx -t -q -p "$prefix" -c "$prefix/nginx.conf" 2>"$prefix/check.log" || { cat "$prefix/check.log" >&2; die "nginx config check failed"; }
   nohup nginx -p "$prefix" -c "$prefix/nginx.conf" >"$prefix/stdout.log" 2>&1 &
   wait_port $EDGE_PORT 50 || die "nginx did not start"
-  step "started nginx on 127.0.0.1:$EDGE_PORT, balancing round-robin over both copies of each service"
+  # Random, not round robin: orders' call to the gateway and the notify that
+  # follows it would otherwise alternate in step, every notify on one copy.
+  step "started nginx on 127.0.0.1:$EDGE_PORT, balancing at random over both copies of each service"
 }
 
 kill_copy() {

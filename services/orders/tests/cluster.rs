@@ -294,12 +294,19 @@ async fn a_flash_sale_and_payments_survive_losing_a_copy_of_everything() {
     );
 
     // Payments, spread over 3 s, with a gateway copy and a RabbitMQ node
-    // gone in the middle of them.
+    // gone in the middle of them (after a third of the notifies).
     let paid: Vec<_> = orders.iter().take(PAID).cloned().collect();
     let chaos = {
         let run = run.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(2500)).await;
+            // Once some notifies have been taken (by either copy), so both
+            // copies take some and the rest land on the survivor.
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while run.scalar("SELECT COUNT(*) FROM pay_alipay_notify").await < (PAID / 3) as i64
+                && Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
             tokio::task::spawn_blocking(move || {
                 run.chaos(
                     "payment-gateway copy 1 (SIGKILL)",
