@@ -291,10 +291,17 @@ async fn drive(
         if (left == 0 && waited >= least) || waited >= plan.settle {
             break;
         }
-        println!(
-            "    [{:>5.1}s] {left} not settled yet",
-            waited.as_secs_f64()
-        );
+        if left == 0 {
+            println!(
+                "    [{:>5.1}s] books balance; waiting for the last orders' windows to end",
+                waited.as_secs_f64()
+            );
+        } else {
+            println!(
+                "    [{:>5.1}s] {left} not settled yet",
+                waited.as_secs_f64()
+            );
+        }
         tokio::time::sleep(Duration::from_secs(5)).await;
         outcomes = books.check().await?;
     }
