@@ -19,6 +19,11 @@ use paychat_common::payment::{PaymentSucceeded, succeeded_queue};
 use secrecy::SecretString;
 use tokio::sync::Mutex;
 
+/// Tries at a payment event, 400 ms apart: about 4 s, longer than a quorum
+/// queue's leader election, well within Alipay's wait for our answer.
+const PUBLISH_ATTEMPTS: u32 = 10;
+const PUBLISH_RETRY_PAUSE: Duration = Duration::from_millis(400);
+
 struct Live {
     conn: Connection,
     channel: Channel,
@@ -88,9 +93,31 @@ impl Events {
         slot.as_ref().context("no broker connection")
     }
 
-    /// Publishes and waits for the broker's confirm.
+    /// Publishes and waits for the broker's confirm. A refusal (nack) or a
+    /// lost connection is tried again for a few seconds: a quorum queue
+    /// refuses messages while it elects a new leader (a node went away), and
+    /// a second event for one payment is harmless (fulfilment is idempotent).
     pub async fn publish(&self, event: &PaymentSucceeded) -> anyhow::Result<()> {
         let payload = serde_json::to_vec(event)?;
+        let mut attempt = 1;
+        loop {
+            match self.publish_once(&payload).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < PUBLISH_ATTEMPTS => {
+                    tracing::warn!(
+                        error = format!("{e:#}"),
+                        attempt,
+                        "payment event not confirmed; trying again"
+                    );
+                    attempt += 1;
+                    tokio::time::sleep(PUBLISH_RETRY_PAUSE).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn publish_once(&self, payload: &[u8]) -> anyhow::Result<()> {
         let confirm = {
             let mut live = self.inner.live.lock().await;
             let channel = self.ensure(&mut live).await?.channel.clone();
@@ -102,7 +129,7 @@ impl Events {
                         mandatory: true,
                         ..Default::default()
                     },
-                    &payload,
+                    payload,
                     BasicProperties::default()
                         .with_delivery_mode(2)
                         .with_content_type("application/json".into()),
