@@ -32,7 +32,8 @@ lint:
 # The benchmarks of the README's Benchmarks section (release builds; they print figures).
 bench:
 	cargo build --release -p paychat-sandbox-llm -p paychat-orders -p paychat-payment-gateway --bins
-	cargo run --release -p paychat-chat-api --bin bench_stream
+	cargo build --release -p paychat-chat-api --bin bench_stream
+	./target/release/bench_stream --chunks 200 --chunk-delay-ms 5 --chunk-bytes 21
 	./target/release/bench_orders
 	./target/release/bench_stats
 	./target/release/bench_envelope 3
