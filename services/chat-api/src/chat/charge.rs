@@ -5,6 +5,12 @@
 //! way of ending consumes it, so a time is settled exactly once; a future that
 //! is dropped midway (the browser left, the request deadline passed) drops the
 //! guard, and the drop gives the time back on the runtime.
+//!
+//! Until its exchange is recorded the time is also held on the user's row
+//! (`chat_times_held`), so a process killed before then, which runs no drop,
+//! leaves a hold the stale sweep gives back. Once the exchange is recorded the
+//! answer row stands for the time: closing it settles the time, and should
+//! that fail, the answer sweep does; the guard then gives nothing back itself.
 
 use sqlx::MySqlPool;
 
@@ -71,6 +77,12 @@ impl ChatTime {
     pub fn settled(mut self) {
         self.armed = false;
     }
+
+    /// The exchange was recorded: its answer row now stands for the time, and
+    /// whoever closes that row (the relay, or the answer sweep) settles it.
+    pub fn recorded(mut self) {
+        self.armed = false;
+    }
 }
 
 /// `chat_times_returned_total`: a taken chat time went back to its user.
@@ -79,15 +91,21 @@ pub fn count_returned() {
 }
 
 async fn give_back(db: &MySqlPool, user_id: i64) {
-    let given: sqlx::Result<()> = async {
+    let given: sqlx::Result<bool> = async {
         let mut conn = db.acquire().await?;
-        queries::give_chat_time_back(&mut conn, user_id).await
+        queries::give_held_time_back(&mut conn, user_id).await
     }
     .await;
     match given {
-        Ok(()) => {
+        Ok(true) => {
             count_returned();
             tracing::info!(user_id, "chat time given back: no answer was delivered");
+        }
+        Ok(false) => {
+            tracing::warn!(
+                user_id,
+                "chat time already given back by the stale-hold sweep"
+            );
         }
         Err(error) => {
             tracing::error!(user_id, error = %error, "giving a chat time back failed; it is lost");

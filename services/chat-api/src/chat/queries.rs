@@ -5,6 +5,8 @@ use sqlx::MySqlConnection;
 
 use super::types::{ANSWER, MessageStatus};
 
+/// Gives back the time of an exchange that was recorded (its answer row stands
+/// for it); the caller's conditional close of that row makes it happen once.
 pub async fn give_chat_time_back(conn: &mut MySqlConnection, user_id: i64) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE chat_user SET can_conversation_times = can_conversation_times + 1 WHERE id = ?",
@@ -13,6 +15,19 @@ pub async fn give_chat_time_back(conn: &mut MySqlConnection, user_id: i64) -> sq
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Gives back a time still held (taken, its exchange never recorded); false
+/// when the user holds none, because the stale-hold sweep already gave it back.
+pub async fn give_held_time_back(conn: &mut MySqlConnection, user_id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE chat_user SET can_conversation_times = can_conversation_times + 1, \
+         chat_times_held = chat_times_held - 1 WHERE id = ? AND chat_times_held > 0",
+    )
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn chat_times(conn: &mut MySqlConnection, user_id: i64) -> sqlx::Result<i64> {

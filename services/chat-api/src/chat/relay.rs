@@ -459,7 +459,9 @@ async fn close(closing: Closing, outcome: Outcome, progress: Progress) -> Option
 /// closes the answer, and only if that transaction closed it, which keeps the
 /// give-back to exactly once; when the exchange was never recorded there is
 /// nothing to close and nobody else to give it back. Should that transaction
-/// fail, the guard, still armed, gives the time back on its own. The
+/// fail, an unrecorded exchange's guard, still armed, gives the time back on
+/// its own, and a recorded one's answer is left streaming for the answer sweep
+/// (giving it back here too would give it twice). The
 /// transaction is the writer's, shared with other streams' closes and
 /// inserts (see [`writer`]).
 async fn save(
@@ -482,10 +484,16 @@ async fn save(
         }
     };
     let refund = !(delivered && recorded);
-    let owed = if refund {
+    // A recorded exchange's time is settled through its answer row; only a
+    // time never recorded is still the guard's to give back.
+    let owed = if !recorded {
         Some(time)
     } else {
-        time.keep();
+        if refund {
+            time.recorded();
+        } else {
+            time.keep();
+        }
         None
     };
     let closing = writer::Closing {

@@ -7,6 +7,13 @@
 //! holds no content, its time goes back in the same transaction. The close is
 //! conditional on the answer still streaming, so the copies' sweeps and a late
 //! close by its own relay settle each answer exactly once.
+//!
+//! A copy killed before it recorded the exchange (while waiting for the first
+//! token) leaves no answer row, only the time held on the user's row (see
+//! [`super::charge`]). The same sweep gives held times back once the user's
+//! latest take is older than a stream's lifetime, when none of their streams
+//! can still be waiting; the statement re-checks that under the row's lock, so
+//! a take or a give-back racing it leaves nothing given twice.
 
 use std::time::Duration;
 
@@ -36,6 +43,16 @@ pub fn spawn(db: MySqlPool, older_than: Duration) {
                     tracing::warn!(error = %error, "settling answers left streaming failed; next pass retries")
                 }
             }
+            match settle_stale_holds(&db, older_than).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    times = n,
+                    "chat times held by streams that died were given back"
+                ),
+                Err(error) => {
+                    tracing::warn!(error = %error, "giving back stale held times failed; next pass retries")
+                }
+            }
         }
     });
 }
@@ -43,8 +60,7 @@ pub fn spawn(db: MySqlPool, older_than: Duration) {
 /// Settles every answer still `streaming` that started more than `older_than`
 /// ago; answers how many this call settled.
 pub async fn settle_stale_answers(db: &MySqlPool, older_than: Duration) -> sqlx::Result<u64> {
-    let cutoff = Utc::now()
-        - chrono::Duration::from_std(older_than).unwrap_or_else(|_| chrono::Duration::days(1));
+    let cutoff = cutoff(older_than);
     let stale: Vec<(i64, i64, bool)> = sqlx::query_as(
         "SELECT id, user_id, content = '' AS empty FROM chat_message \
          WHERE message_type = ? AND status = ? AND create_time < ? ORDER BY id LIMIT ?",
@@ -87,4 +103,58 @@ pub async fn settle_stale_answers(db: &MySqlPool, older_than: Duration) -> sqlx:
         }
     }
     Ok(settled)
+}
+
+/// Gives back every chat time held longer than `older_than` since its user's
+/// latest take; answers how many times this call gave back.
+pub async fn settle_stale_holds(db: &MySqlPool, older_than: Duration) -> sqlx::Result<u64> {
+    let cutoff = cutoff(older_than);
+    let users: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM chat_user WHERE chat_times_held_at <= ? AND chat_times_held > 0 \
+         ORDER BY chat_times_held_at LIMIT ?",
+    )
+    .bind(cutoff)
+    .bind(BATCH)
+    .fetch_all(db)
+    .await?;
+    let mut given = 0;
+    for user_id in users {
+        let mut tx = db.begin().await?;
+        let held: Option<i32> = sqlx::query_scalar(
+            "SELECT chat_times_held FROM chat_user \
+             WHERE id = ? AND chat_times_held > 0 AND chat_times_held_at <= ? FOR UPDATE",
+        )
+        .bind(user_id)
+        .bind(cutoff)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(held) = held else {
+            tx.rollback().await?;
+            continue;
+        };
+        sqlx::query(
+            "UPDATE chat_user SET can_conversation_times = can_conversation_times + ?, \
+             chat_times_held = 0 WHERE id = ?",
+        )
+        .bind(held)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(
+            user_id,
+            times = held,
+            "held chat times given back: their streams died"
+        );
+        for _ in 0..held {
+            super::charge::count_returned();
+        }
+        given += u64::try_from(held).unwrap_or(0);
+    }
+    Ok(given)
+}
+
+fn cutoff(older_than: Duration) -> chrono::DateTime<Utc> {
+    Utc::now()
+        - chrono::Duration::from_std(older_than).unwrap_or_else(|_| chrono::Duration::days(1))
 }

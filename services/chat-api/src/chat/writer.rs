@@ -246,7 +246,8 @@ async fn take_batch(pool: &MySqlPool, users: &[i64]) -> Result<Vec<bool>, Failur
         // instead of four.
         let mut conn = pool.acquire().await?;
         let done = sqlx::query(
-            "UPDATE chat_user SET can_conversation_times = can_conversation_times - 1 \
+            "UPDATE chat_user SET can_conversation_times = can_conversation_times - 1, \
+             chat_times_held = chat_times_held + 1, chat_times_held_at = UTC_TIMESTAMP(3) \
              WHERE id = ? AND can_conversation_times > 0",
         )
         .bind(*user)
@@ -260,19 +261,21 @@ async fn take_batch(pool: &MySqlPool, users: &[i64]) -> Result<Vec<bool>, Failur
     ids.dedup();
     let left = lock_balances(&mut tx, &ids).await?;
     let mut left: HashMap<i64, i64> = left.into_iter().collect();
-    let mut taken: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut taken = Moves::new();
     let granted: Vec<bool> = users
         .iter()
         .map(|user| match left.get_mut(user) {
             Some(n) if *n > 0 => {
                 *n -= 1;
-                *taken.entry(*user).or_default() += 1;
+                let m = taken.entry(*user).or_default();
+                m.balance -= 1;
+                m.held += 1;
                 true
             }
             _ => false,
         })
         .collect();
-    adjust_balances(&mut tx, &taken, -1).await?;
+    move_times(&mut tx, &taken, true).await?;
     tx.commit().await.map_err(Failure::at_commit)?;
     Ok(granted)
 }
@@ -293,27 +296,47 @@ async fn lock_balances(conn: &mut MySqlConnection, ids: &[i64]) -> sqlx::Result<
     qb.build_query_as().fetch_all(conn).await
 }
 
-/// Adds `sign * n` to each user's balance, in one statement in id order.
-async fn adjust_balances(
-    conn: &mut MySqlConnection,
-    counts: &BTreeMap<i64, i64>,
-    sign: i64,
-) -> sqlx::Result<()> {
-    if counts.is_empty() {
+/// What one transaction changes on a user's row.
+#[derive(Debug, Default, Clone, Copy)]
+struct Move {
+    /// Added to the balance (negative: taken).
+    balance: i64,
+    /// Added to the times held for streams whose exchange is not recorded yet.
+    held: i64,
+}
+
+type Moves = BTreeMap<i64, Move>;
+
+/// Applies `moves` in one statement, rows in id order; `taking` stamps the
+/// latest take, which the stale-hold sweep measures a hold's age from.
+async fn move_times(conn: &mut MySqlConnection, moves: &Moves, taking: bool) -> sqlx::Result<()> {
+    if moves.is_empty() {
         return Ok(());
     }
     let mut qb = QueryBuilder::<MySql>::new(
         "UPDATE chat_user SET can_conversation_times = can_conversation_times + CASE id",
     );
-    for (id, n) in counts {
+    for (id, m) in moves {
         qb.push(" WHEN ")
             .push_bind(*id)
             .push(" THEN ")
-            .push_bind(sign * n);
+            .push_bind(m.balance);
     }
-    qb.push(" ELSE 0 END WHERE id IN (");
+    // A hold already given back by the sweep is not taken below zero.
+    qb.push(" ELSE 0 END, chat_times_held = GREATEST(chat_times_held + CASE id");
+    for (id, m) in moves {
+        qb.push(" WHEN ")
+            .push_bind(*id)
+            .push(" THEN ")
+            .push_bind(m.held);
+    }
+    qb.push(" ELSE 0 END, 0)");
+    if taking {
+        qb.push(", chat_times_held_at = UTC_TIMESTAMP(3)");
+    }
+    qb.push(" WHERE id IN (");
     let mut list = qb.separated(", ");
-    for id in counts.keys() {
+    for id in moves.keys() {
         list.push_bind(*id);
     }
     qb.push(")");
@@ -441,19 +464,27 @@ async fn record_batch(pool: &MySqlPool, records: &[&Record]) -> Result<Vec<Outco
     }
     let mut tx = pool.begin().await?;
     insert_exchanges(&mut tx, &inserts).await?;
+    // A recorded exchange's answer row stands for its time from here on.
+    let mut moves = Moves::new();
+    for (x, _) in &inserts {
+        moves.entry(x.user_id).or_default().held -= 1;
+    }
     // Each answer is closed by its own statement (their texts differ); a
     // closed answer is what makes its give-back happen exactly once.
-    let mut returned: BTreeMap<i64, i64> = BTreeMap::new();
     let mut given: Vec<bool> = Vec::with_capacity(closings.len());
     for c in &closings {
         let closed = queries::finish_answer(&mut tx, &finished(c)).await?;
         let give = c.refund && (closed || !c.recorded);
         if give {
-            *returned.entry(c.user_id).or_default() += 1;
+            let m = moves.entry(c.user_id).or_default();
+            m.balance += 1;
+            if !c.recorded {
+                m.held -= 1;
+            }
         }
         given.push(give);
     }
-    adjust_balances(&mut tx, &returned, 1).await?;
+    move_times(&mut tx, &moves, false).await?;
     let mut users: Vec<i64> = closings.iter().map(|c| c.user_id).collect();
     users.sort_unstable();
     users.dedup();

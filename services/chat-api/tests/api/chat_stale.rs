@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use paychat_chat_api::chat::stale::settle_stale_answers;
+use paychat_chat_api::chat::queries::{NewExchange, give_held_time_back};
+use paychat_chat_api::chat::stale::{settle_stale_answers, settle_stale_holds};
+use paychat_chat_api::chat::writer::ChatWriter;
 use paychat_common::testing;
 use sqlx::MySqlPool;
 
@@ -86,4 +88,99 @@ async fn answers_left_streaming_are_closed_and_their_times_given_back_once() {
         0
     );
     assert_eq!(times(&db, user).await, 4);
+}
+
+async fn user_with_times(db: &MySqlPool, user: i64, n: i32) {
+    sqlx::query("INSERT INTO chat_user (id, nickname, can_conversation_times) VALUES (?, 'u', ?)")
+        .bind(user)
+        .bind(n)
+        .execute(db)
+        .await
+        .unwrap();
+}
+
+/// A copy killed after taking a time and before recording its exchange (it was
+/// waiting for the first token) left nothing in `chat_message` for the answer
+/// sweep to find: the time is held on the user's row until the exchange is
+/// recorded or the time goes back, and a held time no stream can still own
+/// comes back, once.
+#[tokio::test]
+async fn a_time_taken_by_a_copy_that_died_before_its_first_token_comes_back_once() {
+    let db = MySqlPool::connect(&testing::fresh_database().await.unwrap())
+        .await
+        .unwrap();
+    let (dead, alive) = (21, 22);
+    user_with_times(&db, dead, 2).await;
+    user_with_times(&db, alive, 2).await;
+    let writer = ChatWriter::spawn(&db);
+    // Taken, then the process "dies": nothing gives either time back.
+    assert!(writer.take(dead).await.unwrap());
+    assert!(writer.take(alive).await.unwrap());
+    assert_eq!(times(&db, dead).await, 1);
+
+    // Still within a stream's lifetime: nothing moves.
+    assert_eq!(
+        settle_stale_holds(&db, Duration::from_secs(60))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(times(&db, dead).await, 1);
+
+    // The live stream records its exchange: its time is spent, no longer held.
+    writer
+        .insert(std::sync::Arc::new(exchange(alive, 301)), 1)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        settle_stale_holds(&db, Duration::ZERO).await.unwrap(),
+        1,
+        "only the dead copy's held time is stale"
+    );
+    assert_eq!(times(&db, dead).await, 2, "the held time came back");
+    assert_eq!(
+        times(&db, alive).await,
+        1,
+        "a recorded exchange's time stays spent"
+    );
+
+    // A second pass, or another copy's, gives nothing twice.
+    assert_eq!(settle_stale_holds(&db, Duration::ZERO).await.unwrap(), 0);
+    assert_eq!(times(&db, dead).await, 2);
+}
+
+/// A give-back that comes after the sweep already returned the held time (a
+/// stream slower than its lifetime) gives nothing twice.
+#[tokio::test]
+async fn a_give_back_after_the_sweep_gives_nothing_twice() {
+    let db = MySqlPool::connect(&testing::fresh_database().await.unwrap())
+        .await
+        .unwrap();
+    let user = 31;
+    user_with_times(&db, user, 1).await;
+    let writer = ChatWriter::spawn(&db);
+    assert!(writer.take(user).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(settle_stale_holds(&db, Duration::ZERO).await.unwrap(), 1);
+    let mut conn = db.acquire().await.unwrap();
+    let given = give_held_time_back(&mut conn, user).await.unwrap();
+    assert!(!given, "the sweep had already given it back");
+    assert_eq!(times(&db, user).await, 1);
+}
+
+fn exchange(user_id: i64, id: i64) -> NewExchange {
+    NewExchange {
+        user_id,
+        room_id: id,
+        new_room_title: Some("t".into()),
+        question_id: id * 10,
+        answer_id: id * 10 + 1,
+        parent_message_id: None,
+        context_count: 0,
+        model: "m".into(),
+        key_fingerprint: "k".into(),
+        prompt: "q".into(),
+        ip: "127.0.0.1".into(),
+    }
 }
