@@ -21,9 +21,18 @@ pub async fn daily(
     let days = days_param(q.days)?;
     let clock = ShopClock::new(state.config.orders.shop_utc_offset_minutes);
     let dates = clock.last_days(days);
-    let counts =
-        queries::day_counts(&state.db, clock.offset_minutes(), clock.start_of(dates[0])).await?;
-    let paid = ledger::paid_by_day(&state, &dates).await?;
+    let (counts, paid) = tokio::try_join!(
+        async {
+            queries::day_counts(&state.db, clock.offset_minutes(), clock.start_of(dates[0]))
+                .await
+                .map_err(ApiError::from)
+        },
+        async {
+            ledger::paid_by_day(&state, &dates)
+                .await
+                .map_err(ApiError::from)
+        },
+    )?;
     let items = dates
         .iter()
         .map(|d| {

@@ -173,51 +173,50 @@ pub async fn day_counts(
     offset_minutes: i64,
     from: NaiveDateTime,
 ) -> sqlx::Result<HashMap<NaiveDate, DayCounts>> {
+    // Four scans over different tables and indexes, side by side.
+    let (placed, closed, users, answers) = tokio::try_join!(
+        sqlx::query_as::<_, (NaiveDate, i64)>(
+            "SELECT DATE(create_time + INTERVAL ? MINUTE) AS d, COUNT(*) \
+             FROM chat_order WHERE create_time >= ? GROUP BY d",
+        )
+        .bind(offset_minutes)
+        .bind(from)
+        .fetch_all(db),
+        sqlx::query_as::<_, (NaiveDate, i64)>(
+            "SELECT DATE(update_time + INTERVAL ? MINUTE) AS d, COUNT(*) \
+             FROM chat_order WHERE status = ? AND update_time >= ? GROUP BY d",
+        )
+        .bind(offset_minutes)
+        .bind(OrderStatus::Closed)
+        .bind(from)
+        .fetch_all(db),
+        sqlx::query_as::<_, (NaiveDate, i64)>(
+            "SELECT DATE(create_time + INTERVAL ? MINUTE) AS d, COUNT(*) \
+             FROM chat_user WHERE create_time >= ? GROUP BY d",
+        )
+        .bind(offset_minutes)
+        .bind(from)
+        .fetch_all(db),
+        sqlx::query_as::<_, (NaiveDate, i64, i64)>(
+            "SELECT DATE(create_time + INTERVAL ? MINUTE) AS d, COUNT(*), \
+             CAST(COALESCE(SUM(total_tokens), 0) AS SIGNED) \
+             FROM chat_message WHERE message_type = ? AND create_time >= ? GROUP BY d",
+        )
+        .bind(offset_minutes)
+        .bind(ANSWER)
+        .bind(from)
+        .fetch_all(db),
+    )?;
     let mut days: HashMap<NaiveDate, DayCounts> = HashMap::new();
-    let placed: Vec<(NaiveDate, i64)> = sqlx::query_as(
-        "SELECT DATE(create_time + INTERVAL ? MINUTE) AS d, COUNT(*) \
-         FROM chat_order WHERE create_time >= ? GROUP BY d",
-    )
-    .bind(offset_minutes)
-    .bind(from)
-    .fetch_all(db)
-    .await?;
     for (d, n) in placed {
         days.entry(d).or_default().placed = n;
     }
-    let closed: Vec<(NaiveDate, i64)> = sqlx::query_as(
-        "SELECT DATE(update_time + INTERVAL ? MINUTE) AS d, COUNT(*) \
-         FROM chat_order WHERE status = ? AND update_time >= ? GROUP BY d",
-    )
-    .bind(offset_minutes)
-    .bind(OrderStatus::Closed)
-    .bind(from)
-    .fetch_all(db)
-    .await?;
     for (d, n) in closed {
         days.entry(d).or_default().closed = n;
     }
-    let users: Vec<(NaiveDate, i64)> = sqlx::query_as(
-        "SELECT DATE(create_time + INTERVAL ? MINUTE) AS d, COUNT(*) \
-         FROM chat_user WHERE create_time >= ? GROUP BY d",
-    )
-    .bind(offset_minutes)
-    .bind(from)
-    .fetch_all(db)
-    .await?;
     for (d, n) in users {
         days.entry(d).or_default().users = n;
     }
-    let answers: Vec<(NaiveDate, i64, i64)> = sqlx::query_as(
-        "SELECT DATE(create_time + INTERVAL ? MINUTE) AS d, COUNT(*), \
-         CAST(COALESCE(SUM(total_tokens), 0) AS SIGNED) \
-         FROM chat_message WHERE message_type = ? AND create_time >= ? GROUP BY d",
-    )
-    .bind(offset_minutes)
-    .bind(ANSWER)
-    .bind(from)
-    .fetch_all(db)
-    .await?;
     for (d, n, tokens) in answers {
         let day = days.entry(d).or_default();
         day.answers = n;
