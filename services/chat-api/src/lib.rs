@@ -9,6 +9,7 @@ pub mod config;
 pub mod llm_keys;
 pub mod oauth;
 pub mod pagination;
+pub mod replicated;
 pub mod rooms;
 pub mod sensitive;
 pub mod state;

@@ -8,14 +8,12 @@
 //! all in the console does not bring them back), and every model of
 //! `llm_models` gets a row, enabled. From then on the database decides.
 
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use paychat_common::ids::IdGenerator;
 use paychat_common::redis::{Keys, Redis};
 use paychat_common::rkey;
-use redis::AsyncCommands;
 use secrecy::ExposeSecret;
 use sqlx::MySqlPool;
 
@@ -23,6 +21,7 @@ use super::queries::{self, NewKey};
 use super::sealing::{Sealer, mask};
 use crate::chat::settings::RelaySettings;
 use crate::chat::upstream::{Key, fingerprint};
+use crate::replicated::{Loader, Replicated};
 
 /// What the relay may use right now.
 #[derive(Default)]
@@ -35,53 +34,57 @@ pub struct Live {
 
 #[derive(Clone)]
 pub struct Catalog {
-    inner: Arc<Inner>,
+    live: Replicated<Source>,
 }
 
-struct Inner {
-    live: RwLock<Arc<Live>>,
-    seen: Mutex<Option<i64>>,
+/// Reads and opens the keys, and the enabled models.
+struct Source {
     db: MySqlPool,
-    redis: Redis,
-    version_key: String,
     sealer: Sealer,
     /// The models of `llm_models`: the only ones that can be offered.
     configured: Vec<String>,
 }
 
-impl Catalog {
-    /// Imports the configuration if needed, loads, and starts watching.
-    pub async fn start(
-        settings: &RelaySettings,
-        db: MySqlPool,
-        redis: Redis,
-        keys: &Keys,
-        ids: &IdGenerator,
-    ) -> anyhow::Result<Self> {
-        let catalog = Self {
-            inner: Arc::new(Inner {
-                live: RwLock::new(Arc::new(Live::default())),
-                seen: Mutex::new(None),
-                db,
-                redis,
-                version_key: rkey!(keys, "llm_keys:version"),
-                sealer: Sealer::new(&settings.llm_key_encryption_key)?,
-                configured: settings.models().into_iter().map(str::to_owned).collect(),
-            }),
-        };
-        catalog.bootstrap(settings, ids).await?;
-        let version = catalog.version().await.unwrap_or(None);
-        catalog.reload(version).await?;
-        tokio::spawn(watch(
-            Arc::downgrade(&catalog.inner),
-            Duration::from_millis(settings.llm_keys_reload_ms),
-        ));
-        Ok(catalog)
-    }
+impl Loader for Source {
+    type Value = Live;
+    const WHAT: &'static str = "upstream keys and models";
 
+    async fn load(&self) -> anyhow::Result<Live> {
+        let mut conn = self.db.acquire().await?;
+        let sealed = queries::usable_keys(&mut conn).await?;
+        let models = queries::model_rows(&mut conn).await?;
+        drop(conn);
+        let mut keys = Vec::with_capacity(sealed.len());
+        for (id, sealed) in sealed {
+            match self.sealer.open(id, &sealed) {
+                Ok(secret) => keys.push(Arc::new(Key::new(id, secret))),
+                // Sealed under another encryption key: unusable, and said so.
+                Err(error) => tracing::error!(key_id = id, error = %error, "upstream key skipped"),
+            }
+        }
+        let models: Vec<String> = self
+            .configured
+            .iter()
+            .filter(|name| models.iter().any(|m| &m.name == *name && m.enabled))
+            .cloned()
+            .collect();
+        if keys.is_empty() {
+            // Chat answers 503 until a key is added in the console.
+            tracing::warn!("no usable upstream key: add one under the console's upstream keys");
+        }
+        tracing::info!(
+            keys = keys.len(),
+            models = models.len(),
+            "upstream keys and models loaded"
+        );
+        Ok(Live { keys, models })
+    }
+}
+
+impl Source {
     async fn bootstrap(&self, settings: &RelaySettings, ids: &IdGenerator) -> anyhow::Result<()> {
-        let mut conn = self.inner.db.acquire().await?;
-        let names: Vec<&str> = self.inner.configured.iter().map(String::as_str).collect();
+        let mut conn = self.db.acquire().await?;
+        let names: Vec<&str> = self.configured.iter().map(String::as_str).collect();
         queries::add_models(&mut conn, &names).await?;
         if queries::any_key_ever(&mut conn).await? {
             return Ok(());
@@ -90,7 +93,7 @@ impl Catalog {
         for (n, secret) in settings.api_keys().iter().enumerate() {
             let secret = secret.expose_secret();
             let id = ids.next();
-            let sealed = self.inner.sealer.seal(id, secret)?;
+            let sealed = self.sealer.seal(id, secret)?;
             let label = format!("configuration #{}", n + 1);
             let key = NewKey {
                 id,
@@ -108,22 +111,44 @@ impl Catalog {
         tracing::info!(imported, "upstream keys imported from the configuration");
         Ok(())
     }
+}
+
+impl Catalog {
+    /// Imports the configuration if needed, loads, and starts watching.
+    pub async fn start(
+        settings: &RelaySettings,
+        db: MySqlPool,
+        redis: Redis,
+        keys: &Keys,
+        ids: &IdGenerator,
+    ) -> anyhow::Result<Self> {
+        let source = Source {
+            db,
+            sealer: Sealer::new(&settings.llm_key_encryption_key)?,
+            configured: settings.models().into_iter().map(str::to_owned).collect(),
+        };
+        source.bootstrap(settings, ids).await?;
+        let live = Replicated::start(
+            source,
+            redis,
+            rkey!(keys, "llm_keys:version"),
+            Duration::from_millis(settings.llm_keys_reload_ms),
+        )
+        .await?;
+        Ok(Self { live })
+    }
 
     pub fn sealer(&self) -> &Sealer {
-        &self.inner.sealer
+        &self.live.loader().sealer
     }
 
     /// The configured models, in order.
     pub fn configured_models(&self) -> &[String] {
-        &self.inner.configured
+        &self.live.loader().configured
     }
 
     pub fn current(&self) -> Arc<Live> {
-        self.inner
-            .live
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.live.current()
     }
 
     pub fn offers(&self, model: &str) -> bool {
@@ -133,7 +158,7 @@ impl Catalog {
     /// Keeps (or, with `None`, clears) why the upstream last refused a key.
     pub async fn note_error(&self, fingerprint: &str, error: Option<&str>) {
         let noted = async {
-            let mut conn = self.inner.db.acquire().await?;
+            let mut conn = self.live.loader().db.acquire().await?;
             queries::set_last_error(&mut conn, fingerprint, error).await
         }
         .await;
@@ -142,80 +167,8 @@ impl Catalog {
         }
     }
 
-    async fn version(&self) -> redis::RedisResult<Option<i64>> {
-        let mut conn = self.inner.redis.clone();
-        conn.get(&self.inner.version_key).await
-    }
-
-    async fn reload(&self, version: Option<i64>) -> anyhow::Result<()> {
-        let mut conn = self.inner.db.acquire().await?;
-        let sealed = queries::usable_keys(&mut conn).await?;
-        let models = queries::model_rows(&mut conn).await?;
-        drop(conn);
-        let mut keys = Vec::with_capacity(sealed.len());
-        for (id, sealed) in sealed {
-            match self.inner.sealer.open(id, &sealed) {
-                Ok(secret) => keys.push(Arc::new(Key::new(id, secret))),
-                // Sealed under another encryption key: unusable, and said so.
-                Err(error) => tracing::error!(key_id = id, error = %error, "upstream key skipped"),
-            }
-        }
-        let models: Vec<String> = self
-            .inner
-            .configured
-            .iter()
-            .filter(|name| models.iter().any(|m| &m.name == *name && m.enabled))
-            .cloned()
-            .collect();
-        if keys.is_empty() {
-            // Chat answers 503 until a key is added in the console.
-            tracing::warn!("no usable upstream key: add one under the console's upstream keys");
-        }
-        tracing::info!(
-            keys = keys.len(),
-            models = models.len(),
-            ?version,
-            "upstream keys and models loaded"
-        );
-        *self.inner.live.write().unwrap_or_else(|p| p.into_inner()) =
-            Arc::new(Live { keys, models });
-        *self.inner.seen.lock().unwrap_or_else(|p| p.into_inner()) = version;
-        Ok(())
-    }
-
     /// After a change: tell the other copies, and reload here at once.
     pub async fn changed(&self) -> anyhow::Result<()> {
-        let mut conn = self.inner.redis.clone();
-        let version: i64 = conn
-            .incr(&self.inner.version_key, 1)
-            .await
-            .context("bumping the upstream keys version")?;
-        self.reload(Some(version)).await
-    }
-
-    async fn check(&self) -> anyhow::Result<()> {
-        let version = self.version().await?;
-        let seen = *self.inner.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if version != seen {
-            self.reload(version).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Runs until the service (the last strong reference) is gone.
-async fn watch(inner: Weak<Inner>, every: Duration) {
-    loop {
-        tokio::time::sleep(every).await;
-        let Some(inner) = inner.upgrade() else {
-            return;
-        };
-        let catalog = Catalog { inner };
-        if let Err(error) = catalog.check().await {
-            tracing::warn!(
-                error = format!("{error:#}"),
-                "checking upstream keys failed"
-            );
-        }
+        self.live.changed().await
     }
 }

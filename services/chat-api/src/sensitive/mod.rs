@@ -10,17 +10,16 @@ pub mod filter;
 mod handlers;
 mod queries;
 
-use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use paychat_common::redis::Keys;
 use paychat_common::redis::Redis;
 use paychat_common::rkey;
-use redis::AsyncCommands;
 use sqlx::MySqlPool;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::replicated::{Loader, Replicated};
 use crate::state::AppState;
 use filter::Matcher;
 
@@ -33,16 +32,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The live word list of this copy.
 #[derive(Clone)]
 pub struct SensitiveWords {
-    inner: Arc<Inner>,
+    words: Replicated<WordList>,
 }
 
-struct Inner {
-    matcher: RwLock<Arc<Matcher>>,
-    /// The Redis version the loaded list belongs to.
-    seen: Mutex<Option<i64>>,
+/// Loads the enabled words into a matcher.
+struct WordList {
     db: MySqlPool,
-    redis: Redis,
-    version_key: String,
+}
+
+impl Loader for WordList {
+    type Value = Matcher;
+    const WHAT: &'static str = "sensitive words";
+
+    async fn load(&self) -> anyhow::Result<Matcher> {
+        let mut conn = self.db.acquire().await?;
+        let rows = queries::enabled_words(&mut conn).await?;
+        let matcher = Matcher::new(rows.iter().map(String::as_str))?;
+        tracing::info!(words = matcher.len(), "sensitive words loaded");
+        Ok(matcher)
+    }
 }
 
 impl SensitiveWords {
@@ -53,82 +61,22 @@ impl SensitiveWords {
         keys: &Keys,
         every: Duration,
     ) -> anyhow::Result<Self> {
-        let words = Self {
-            inner: Arc::new(Inner {
-                matcher: RwLock::new(Arc::new(Matcher::empty())),
-                seen: Mutex::new(None),
-                db,
-                redis,
-                version_key: rkey!(keys, "sensitive_words:version"),
-            }),
-        };
-        let version = words.version().await.unwrap_or(None);
-        words.reload(version).await?;
-        tokio::spawn(watch(Arc::downgrade(&words.inner), every));
-        Ok(words)
+        let words = Replicated::start(
+            WordList { db },
+            redis,
+            rkey!(keys, "sensitive_words:version"),
+            every,
+        )
+        .await?;
+        Ok(Self { words })
     }
 
     pub fn is_match(&self, text: &str) -> bool {
-        self.current().is_match(text)
-    }
-
-    fn current(&self) -> Arc<Matcher> {
-        self.inner
-            .matcher
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    async fn version(&self) -> redis::RedisResult<Option<i64>> {
-        let mut conn = self.inner.redis.clone();
-        conn.get(&self.inner.version_key).await
-    }
-
-    async fn reload(&self, version: Option<i64>) -> anyhow::Result<()> {
-        let mut conn = self.inner.db.acquire().await?;
-        let rows = queries::enabled_words(&mut conn).await?;
-        let matcher = Matcher::new(rows.iter().map(String::as_str))?;
-        tracing::info!(words = matcher.len(), ?version, "sensitive words loaded");
-        *self
-            .inner
-            .matcher
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Arc::new(matcher);
-        *self.inner.seen.lock().unwrap_or_else(|p| p.into_inner()) = version;
-        Ok(())
+        self.words.current().is_match(text)
     }
 
     /// After a change: tell the other copies, and reload here at once.
     pub async fn changed(&self) -> anyhow::Result<()> {
-        let mut conn = self.inner.redis.clone();
-        let version: i64 = conn.incr(&self.inner.version_key, 1).await?;
-        self.reload(Some(version)).await
-    }
-
-    async fn check(&self) -> anyhow::Result<()> {
-        let version = self.version().await?;
-        let seen = *self.inner.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if version != seen {
-            self.reload(version).await?;
-        }
-        Ok(())
-    }
-}
-
-/// Runs until the service (the last strong reference) is gone.
-async fn watch(inner: Weak<Inner>, every: Duration) {
-    loop {
-        tokio::time::sleep(every).await;
-        let Some(inner) = inner.upgrade() else {
-            return;
-        };
-        let words = SensitiveWords { inner };
-        if let Err(error) = words.check().await {
-            tracing::warn!(
-                error = format!("{error:#}"),
-                "checking sensitive words failed"
-            );
-        }
+        self.words.changed().await
     }
 }
