@@ -2,8 +2,12 @@
 //! every service writes one row, in the transaction of the change it records,
 //! so a change and its record commit together or not at all.
 
+use std::net::IpAddr;
+
 use serde_json::Value;
-use sqlx::MySqlExecutor;
+use sqlx::{MySqlConnection, MySqlExecutor};
+
+use crate::ids::IdGenerator;
 
 /// One admin action: who did what to which target, from where, and the state
 /// before and after (JSON).
@@ -38,6 +42,37 @@ pub async fn insert<'c>(
     .execute(db)
     .await
     .map(|_| ())
+}
+
+/// What an admin did to what, and from where.
+pub struct Action<'a> {
+    pub actor_id: i64,
+    pub action: &'a str,
+    pub target: String,
+    pub ip: IpAddr,
+}
+
+/// Writes the audit row of `action`, inside the caller's transaction.
+pub async fn record(
+    conn: &mut MySqlConnection,
+    ids: &IdGenerator,
+    action: &Action<'_>,
+    before: &Value,
+    after: &Value,
+) -> Result<(), sqlx::Error> {
+    insert(
+        conn,
+        &NewAuditRow {
+            id: ids.next(),
+            actor_id: action.actor_id,
+            action: action.action,
+            target: &action.target,
+            before,
+            after,
+            ip: &action.ip.to_string(),
+        },
+    )
+    .await
 }
 
 /// The longest reason an admin may give.

@@ -2,7 +2,6 @@
 
 pub mod amqp;
 pub mod app;
-pub mod audit;
 pub mod code_console;
 pub mod codes;
 pub mod config;

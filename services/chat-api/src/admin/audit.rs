@@ -1,50 +1,17 @@
-//! The audit log: every admin action writes one row in its own transaction
-//! ([`record`]); `GET /api/admin/audit-log` lists them newest first.
+//! The audit log: every admin action writes one row in the transaction of its
+//! change (`paychat_common::audit::record`); `GET /api/admin/audit-log` lists
+//! them newest first.
 
 use axum::extract::{Query, State};
-use paychat_common::audit::{self, NewAuditRow};
 use paychat_common::auth::AdminUser as Admin;
 use paychat_common::{ApiError, Json};
 use serde::Deserialize;
-use serde_json::Value;
-use sqlx::MySqlConnection;
 use utoipa::IntoParams;
 
 use super::queries;
 use super::types::{AuditEntry, AuditPage};
 use crate::pagination::{PageQuery, next_id_cursor};
 use crate::state::AppState;
-
-/// What an admin did to what, and from where.
-pub struct Action<'a> {
-    pub actor_id: i64,
-    pub action: &'a str,
-    pub target: String,
-    pub ip: String,
-}
-
-/// Writes the audit row of `action`, inside the caller's transaction.
-pub async fn record(
-    conn: &mut MySqlConnection,
-    state: &AppState,
-    action: &Action<'_>,
-    before: &Value,
-    after: &Value,
-) -> Result<(), sqlx::Error> {
-    audit::insert(
-        conn,
-        &NewAuditRow {
-            id: state.ids.next(),
-            actor_id: action.actor_id,
-            action: action.action,
-            target: &action.target,
-            before,
-            after,
-            ip: &action.ip,
-        },
-    )
-    .await
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AuditQuery {

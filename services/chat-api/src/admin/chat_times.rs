@@ -10,10 +10,10 @@ use paychat_common::http::ClientIp;
 use paychat_common::{ApiError, Json};
 use serde_json::json;
 
-use super::audit::{self, Action};
 use super::queries::{self, NewAdjustment};
 use super::types::{AdjustTimes, AdjustedTimes};
 use crate::state::AppState;
+use paychat_common::audit::{self, Action};
 
 /// The largest change one adjustment may make, either way.
 pub const DELTA_MAX: i64 = 100_000;
@@ -84,12 +84,12 @@ pub async fn adjust(
     .await?;
     audit::record(
         &mut tx,
-        &state,
+        &state.ids,
         &Action {
             actor_id: admin.user_id,
             action: "user.chat_times",
             target: format!("user:{user_id}"),
-            ip: ip.to_string(),
+            ip,
         },
         &json!({ "can_conversation_times": before }),
         &json!({ "can_conversation_times": after, "delta": delta, "reason": reason }),

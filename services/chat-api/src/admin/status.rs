@@ -12,10 +12,10 @@ use paychat_common::http::ClientIp;
 use paychat_common::{ApiError, Json};
 use serde_json::json;
 
-use super::audit::{self, Action};
 use super::queries;
 use super::types::{AdminUser, ReasonBody};
 use crate::state::AppState;
+use paychat_common::audit::{self, Action};
 
 /// Disables a user: no sign-in, every session ended.
 #[utoipa::path(
@@ -93,7 +93,7 @@ async fn set(
     queries::set_disabled(&mut *tx, user_id, disabled).await?;
     audit::record(
         &mut tx,
-        state,
+        &state.ids,
         &Action {
             actor_id,
             action: if disabled {
@@ -102,7 +102,7 @@ async fn set(
                 "user.enable"
             },
             target: format!("user:{user_id}"),
-            ip: ip.to_string(),
+            ip,
         },
         &json!({ "disabled": before }),
         &json!({ "disabled": disabled, "reason": reason }),

@@ -13,9 +13,9 @@ use serde_json::json;
 use super::queries::{self, KeyRow, NewKey};
 use super::sealing::mask;
 use super::types::{LlmKey, LlmKeyChange, LlmKeyList, LlmKeyTest, NewLlmKey, audit_view};
-use crate::admin::audit::{self, Action};
 use crate::chat::upstream::fingerprint;
 use crate::state::AppState;
+use paychat_common::audit::{self, Action};
 
 const LABEL_MAX: usize = 64;
 const KEY_MAX: usize = 500;
@@ -140,12 +140,12 @@ pub async fn create(
         .ok_or(ApiError::not_found("llm_key_not_found"))?;
     audit::record(
         &mut tx,
-        &state,
+        &state.ids,
         &Action {
             actor_id: admin.user_id,
             action: "llm_key.create",
             target: format!("llm_key:{id}"),
-            ip: ip.to_string(),
+            ip,
         },
         &serde_json::Value::Null,
         &audit_view(&row),
@@ -204,12 +204,12 @@ pub async fn update(
         .ok_or(ApiError::not_found("llm_key_not_found"))?;
     audit::record(
         &mut tx,
-        &state,
+        &state.ids,
         &Action {
             actor_id: admin.user_id,
             action: "llm_key.update",
             target: format!("llm_key:{id}"),
-            ip: ip.to_string(),
+            ip,
         },
         &audit_view(&before),
         &audit_view(&after),
@@ -249,12 +249,12 @@ pub async fn delete(
     queries::soft_delete(&mut tx, id).await?;
     audit::record(
         &mut tx,
-        &state,
+        &state.ids,
         &Action {
             actor_id: admin.user_id,
             action: "llm_key.delete",
             target: format!("llm_key:{id}"),
-            ip: ip.to_string(),
+            ip,
         },
         &audit_view(&before),
         &serde_json::Value::Null,
@@ -314,12 +314,12 @@ pub async fn test(
     let mut tx = state.db.begin().await?;
     audit::record(
         &mut tx,
-        &state,
+        &state.ids,
         &Action {
             actor_id: admin.user_id,
             action: "llm_key.test",
             target: format!("llm_key:{id}"),
-            ip: ip.to_string(),
+            ip,
         },
         &serde_json::Value::Null,
         &json!({ "ok": probe.ok, "status": probe.status, "model": model, "error": probe.error }),

@@ -12,8 +12,8 @@ use serde_json::json;
 
 use super::queries;
 use super::types::{LlmModel, LlmModelChange, LlmModelList};
-use crate::admin::audit::{self, Action};
 use crate::state::AppState;
+use paychat_common::audit::{self, Action};
 
 async fn rows(state: &AppState) -> Result<Vec<LlmModel>, ApiError> {
     let mut conn = state.db.acquire().await?;
@@ -83,7 +83,7 @@ pub async fn update(
     queries::set_model_enabled(&mut tx, &name, body.enabled).await?;
     audit::record(
         &mut tx,
-        &state,
+        &state.ids,
         &Action {
             actor_id: admin.user_id,
             action: if body.enabled {
@@ -92,7 +92,7 @@ pub async fn update(
                 "llm_model.disable"
             },
             target: format!("llm_model:{name}"),
-            ip: ip.to_string(),
+            ip,
         },
         &json!({ "enabled": before.enabled }),
         &json!({ "enabled": body.enabled }),

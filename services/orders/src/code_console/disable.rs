@@ -6,7 +6,6 @@
 
 use axum::extract::{Path, State};
 use chrono::Utc;
-use paychat_common::audit::parse_reason;
 use paychat_common::auth::AdminUser;
 use paychat_common::http::ClientIp;
 use paychat_common::{ApiError, Json};
@@ -15,8 +14,8 @@ use serde_json::json;
 use super::queries;
 use super::states::CodeState;
 use super::types::{AdminCode, DisableBody};
-use crate::audit::{self, Action};
 use crate::state::AppState;
+use paychat_common::audit::{self, Action, parse_reason};
 
 const NOT_FOUND: &str = "code_not_found";
 
@@ -71,7 +70,7 @@ pub async fn disable(
     }
     audit::record(
         &mut tx,
-        &state,
+        &state.ids,
         &Action {
             actor_id: admin.user_id,
             action: "code.disable",

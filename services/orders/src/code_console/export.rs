@@ -18,8 +18,8 @@ use super::list::filter;
 use super::queries::{self, Filter};
 use super::states::CodeState;
 use super::types::{AdminCode, ExportQuery};
-use crate::audit::{self, Action};
 use crate::state::AppState;
+use paychat_common::audit::{self, Action};
 
 /// Rows read per page of the stream.
 const PAGE: u32 = 1000;
@@ -79,7 +79,7 @@ pub async fn export(
     let mut conn = state.db.acquire().await?;
     audit::record(
         &mut conn,
-        &state,
+        &state.ids,
         &Action {
             actor_id: admin.user_id,
             action: "codes.export",

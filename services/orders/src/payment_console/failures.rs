@@ -10,11 +10,11 @@ use serde_json::json;
 
 use super::queries;
 use super::types::{FailureFilter, FailuresQuery, PaymentFailure, PaymentFailureList};
-use crate::audit::{self, Action};
 use crate::payments::consumer::parse;
 use crate::payments::fulfil::{Fulfilled, fulfil};
 use crate::payments::queries as payment_queries;
 use crate::state::AppState;
+use paychat_common::audit::{self, Action};
 
 /// Parked payment events: open ones by default.
 #[utoipa::path(
@@ -116,7 +116,7 @@ pub async fn retry(
     let mut conn = state.db.acquire().await?;
     audit::record(
         &mut conn,
-        &state,
+        &state.ids,
         &Action {
             actor_id: admin.user_id,
             action: "payment_failure.retry",

@@ -11,12 +11,12 @@ use paychat_common::{ApiError, Json};
 use serde_json::json;
 
 use super::types::{Reconciled, TradeFinding};
-use crate::audit::{self, Action};
 use crate::orders::get::load_view;
 use crate::orders::queries as order_queries;
 use crate::payments::fulfil::{Fulfilled, Payment, fulfil};
 use crate::payments::queries as payment_queries;
 use crate::state::AppState;
+use paychat_common::audit::{self, Action};
 
 /// Looks the order's trades up at Alipay now and settles the paid ones.
 #[utoipa::path(
@@ -101,7 +101,7 @@ pub async fn reconcile_order(
     let mut conn = state.db.acquire().await?;
     audit::record(
         &mut conn,
-        &state,
+        &state.ids,
         &Action {
             actor_id: admin.user_id,
             action: "order.reconcile",

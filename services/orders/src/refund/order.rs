@@ -7,7 +7,6 @@
 //! failed after Alipay paid back is repaired by clicking again.
 
 use axum::extract::{Path, State};
-use paychat_common::audit::parse_reason;
 use paychat_common::auth::AdminUser;
 use paychat_common::http::ClientIp;
 use paychat_common::payment::{RefundRequest, Reply};
@@ -16,12 +15,12 @@ use serde_json::json;
 
 use super::queries;
 use super::types::{ReasonBody, RefundError};
-use crate::audit::{self, Action};
 use crate::orders::get::load_view;
 use crate::orders::types::OrderView;
 use crate::payments::queries::{PaidHistory, insert_paid_history};
 use crate::state::AppState;
 use crate::states::{CodeStatus, OrderStatus, PayStatus};
+use paychat_common::audit::{self, Action, parse_reason};
 
 /// The `out_request_no` of an order's refund: one per order, so a retry of
 /// the same refund is recognised by Alipay.
@@ -112,7 +111,7 @@ pub async fn refund_order(
     .await?;
     audit::record(
         &mut tx,
-        &state,
+        &state.ids,
         &Action {
             actor_id: admin.user_id,
             action: "order.refund",
