@@ -1,15 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createPinia, setActivePinia } from 'pinia'
+import { describe, expect, it } from 'vitest'
 import { defineComponent, h } from 'vue'
 import { createMemoryHistory, createRouter } from 'vue-router'
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { flushPromises, mount } from '@vue/test-utils'
 import { NMessageProvider } from 'naive-ui'
-import { configureHttp } from '@/api/http'
-import { setLocale } from '@/locales'
 import { exportCodes, filenameOf, type AdminCode, type NotifyEntry, type PaymentFailure } from '@/api/adminPayments'
 import type { Order } from '@/api/types'
 import { codeStateTag, disableable, notifyRows, orderIdOf, reasonValid, refundable, retryable } from '@/utils/adminConsole'
 import { json, stubFetch } from './helpers'
+import { adminPageHooks, mounted, byTestId, typeInto, click } from './admin-page'
 
 const { default: AdminPaymentsView } = await import('@/views/admin/AdminPaymentsView.vue')
 const { default: AdminCodesView } = await import('@/views/admin/AdminCodesView.vue')
@@ -46,49 +44,14 @@ function code(id: string, over: Partial<AdminCode> = {}): AdminCode {
   }
 }
 
-let wrapper: VueWrapper | null = null
-
-beforeEach(() => {
-  setActivePinia(createPinia())
-  configureHttp({ token: () => 'admin-token', unauthorized: () => {} })
-  setLocale('en')
-})
-
-afterEach(() => {
-  wrapper?.unmount()
-  wrapper = null
-  vi.unstubAllGlobals()
-  localStorage.clear()
-  document.body.innerHTML = ''
-})
-
-function byTestId(id: string): HTMLElement {
-  const el = document.querySelector<HTMLElement>(`[data-testid="${id}"]`)
-  if (!el) throw new Error(`no ${id}`)
-  return el
-}
-
-async function typeInto(testid: string, value: string) {
-  const el = byTestId(testid)
-  const input = el instanceof HTMLInputElement ? el : el.querySelector('input')
-  if (!input) throw new Error(`no input in ${testid}`)
-  input.value = value
-  input.dispatchEvent(new Event('input'))
-  input.dispatchEvent(new Event('change'))
-  await flushPromises()
-}
-
-async function click(testid: string) {
-  byTestId(testid).click()
-  await flushPromises()
-}
+adminPageHooks()
 
 async function mountPage(view: object, path: string) {
   const router = createRouter({ history: createMemoryHistory(), routes: [{ path: '/:any(.*)*', component: view }] })
   await router.push(path)
   await router.isReady()
   const Host = defineComponent({ setup: () => () => h(NMessageProvider, null, () => h(view)) })
-  wrapper = mount(Host, { attachTo: document.body, global: { plugins: [router] } })
+  mounted.wrapper = mount(Host, { attachTo: document.body, global: { plugins: [router] } })
   await flushPromises()
   return router
 }

@@ -1,13 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createPinia, setActivePinia } from 'pinia'
+import { describe, expect, it, vi } from 'vitest'
 import { h } from 'vue'
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { flushPromises, mount } from '@vue/test-utils'
 import { NMessageProvider } from 'naive-ui'
-import { configureHttp } from '@/api/http'
-import { setLocale } from '@/locales'
 import { conversionOf, percent, salesChart } from '@/utils/dashboard'
 import type { DayFigures, RangeFigures } from '@/api/stats'
 import { json, stubFetch } from './helpers'
+import { adminPageHooks, mounted } from './admin-page'
 
 // Charts draw on a canvas the test DOM lacks: each chart renders its option's series names instead.
 vi.mock('vue-echarts', () => ({
@@ -44,21 +42,7 @@ const UNITS = [
 const REVENUE = [UNITS[1], UNITS[0]]
 const PROBLEMS = { payment_failures: 2, stale_awaiting_confirmation: 0, refused_notifies_24h: 5 }
 
-let wrapper: VueWrapper | null = null
-
-beforeEach(() => {
-  setActivePinia(createPinia())
-  configureHttp({ token: () => 'admin-token', unauthorized: () => {} })
-  setLocale('en')
-})
-
-afterEach(() => {
-  wrapper?.unmount()
-  wrapper = null
-  vi.unstubAllGlobals()
-  localStorage.clear()
-  document.body.innerHTML = ''
-})
+adminPageHooks()
 
 function text(testid: string): string {
   const el = document.querySelector<HTMLElement>(`[data-testid="${testid}"]`)
@@ -74,7 +58,7 @@ async function dashboard() {
       json(200, { items: req.url.includes('by=revenue') ? REVENUE : UNITS }),
     'GET /api/admin/stats/problems': () => json(200, PROBLEMS),
   })
-  wrapper = mount(NMessageProvider, { slots: { default: () => h(AdminDashboardView) }, attachTo: document.body })
+  mounted.wrapper = mount(NMessageProvider, { slots: { default: () => h(AdminDashboardView) }, attachTo: document.body })
   await flushPromises()
   return stub
 }

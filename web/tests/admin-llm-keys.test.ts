@@ -1,12 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createPinia, setActivePinia } from 'pinia'
+import { describe, expect, it } from 'vitest'
 import { defineComponent, h } from 'vue'
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { flushPromises, mount } from '@vue/test-utils'
 import { NMessageProvider } from 'naive-ui'
-import { configureHttp } from '@/api/http'
-import { setLocale } from '@/locales'
 import { keyProblem, type LlmKey, type LlmModel } from '@/api/adminLlmKeys'
 import { json, stubFetch } from './helpers'
+import { adminPageHooks, mounted, byTestId, typeInto } from './admin-page'
 
 const { default: AdminLlmKeysView } = await import('@/views/admin/AdminLlmKeysView.vue')
 
@@ -23,40 +21,14 @@ const models: LlmModel[] = [
   { name: 'sandbox-chat-mini', enabled: true, default: false, updated_at: '2026-11-20T08:00:00.000Z' },
 ]
 
-let wrapper: VueWrapper | null = null
-
-beforeEach(() => {
-  setActivePinia(createPinia())
-  configureHttp({ token: () => 'admin-token', unauthorized: () => {} })
-  setLocale('en')
-})
-
-afterEach(() => {
-  wrapper?.unmount()
-  wrapper = null
-  vi.unstubAllGlobals()
-  localStorage.clear()
-  document.body.innerHTML = ''
-})
+adminPageHooks()
 
 function all(id: string): HTMLElement[] {
   return [...document.querySelectorAll<HTMLElement>(`[data-testid="${id}"]`)]
 }
-function byTestId(id: string): HTMLElement {
-  const el = all(id)[0]
-  if (!el) throw new Error(`no ${id}`)
-  return el
-}
-async function typeInto(testid: string, value: string) {
-  const input = byTestId(testid).querySelector('input')
-  if (!input) throw new Error(`no input in ${testid}`)
-  input.value = value
-  input.dispatchEvent(new Event('input'))
-  await flushPromises()
-}
 async function page() {
   const Host = defineComponent({ setup: () => () => h(NMessageProvider, null, () => h(AdminLlmKeysView)) })
-  wrapper = mount(Host, { attachTo: document.body })
+  mounted.wrapper = mount(Host, { attachTo: document.body })
   await flushPromises()
 }
 

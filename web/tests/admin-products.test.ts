@@ -1,15 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createPinia, setActivePinia } from 'pinia'
+import { describe, expect, it } from 'vitest'
 import { defineComponent, h } from 'vue'
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { flushPromises, mount } from '@vue/test-utils'
 import { NDialogProvider, NMessageProvider } from 'naive-ui'
 import AdminProductsView from '@/views/admin/AdminProductsView.vue'
-import { configureHttp } from '@/api/http'
 import { createProduct, listAdminProducts, updateProduct } from '@/api/admin'
 import { bySale, productFormProblems } from '@/utils/adminProducts'
 import type { AdminProduct } from '@/api/types'
-import { setLocale } from '@/locales'
 import { json, stubFetch } from './helpers'
+import { adminPageHooks, mounted, byTestId, typeInto } from './admin-page'
 
 function product(id: string, enabled: boolean, seckill = false, sortOrder = 0): AdminProduct {
   return {
@@ -18,45 +16,13 @@ function product(id: string, enabled: boolean, seckill = false, sortOrder = 0): 
   }
 }
 
-let wrapper: VueWrapper | null = null
-
-beforeEach(() => {
-  setActivePinia(createPinia())
-  configureHttp({ token: () => 'admin-token', unauthorized: () => {} })
-  setLocale('zh-CN')
-})
-
-afterEach(() => {
-  wrapper?.unmount()
-  wrapper = null
-  vi.unstubAllGlobals()
-  localStorage.clear()
-  document.body.innerHTML = ''
-})
+adminPageHooks('zh-CN')
 
 async function productsPage() {
   const Host = defineComponent({
     setup: () => () => h(NMessageProvider, null, () => h(NDialogProvider, null, () => h(AdminProductsView))),
   })
-  wrapper = mount(Host, { attachTo: document.body })
-  await flushPromises()
-}
-
-function byTestId(id: string): HTMLElement {
-  const el = document.querySelector<HTMLElement>(`[data-testid="${id}"]`)
-  if (!el) throw new Error(`no ${id}`)
-  return el
-}
-
-/** Types into the input inside a NaiveUI field, as a user would. */
-async function typeInto(testid: string, value: string) {
-  const el = byTestId(testid)
-  const input = el instanceof HTMLInputElement ? el : el.querySelector('input')
-  if (!input) throw new Error(`no input in ${testid}`)
-  input.value = value
-  input.dispatchEvent(new Event('input'))
-  input.dispatchEvent(new Event('change'))
-  input.dispatchEvent(new Event('blur'))
+  mounted.wrapper = mount(Host, { attachTo: document.body })
   await flushPromises()
 }
 

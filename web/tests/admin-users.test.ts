@@ -1,12 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createPinia, setActivePinia } from 'pinia'
+import { describe, expect, it } from 'vitest'
 import { defineComponent, h } from 'vue'
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { flushPromises, mount } from '@vue/test-utils'
 import { NMessageProvider } from 'naive-ui'
-import { configureHttp } from '@/api/http'
-import { setLocale } from '@/locales'
 import { adjustmentValid, type AdminUser, type AdminUserDetail } from '@/api/adminUsers'
 import { json, stubFetch } from './helpers'
+import { adminPageHooks, mounted, byTestId, typeInto, click } from './admin-page'
 
 const { default: AdminUsersView } = await import('@/views/admin/AdminUsersView.vue')
 
@@ -29,47 +27,11 @@ function detail(over: Partial<AdminUserDetail> = {}): AdminUserDetail {
   }
 }
 
-let wrapper: VueWrapper | null = null
-
-beforeEach(() => {
-  setActivePinia(createPinia())
-  configureHttp({ token: () => 'admin-token', unauthorized: () => {} })
-  setLocale('en')
-})
-
-afterEach(() => {
-  wrapper?.unmount()
-  wrapper = null
-  vi.unstubAllGlobals()
-  localStorage.clear()
-  document.body.innerHTML = ''
-})
-
-function byTestId(id: string): HTMLElement {
-  const el = document.querySelector<HTMLElement>(`[data-testid="${id}"]`)
-  if (!el) throw new Error(`no ${id}`)
-  return el
-}
-
-async function typeInto(testid: string, value: string) {
-  const el = byTestId(testid)
-  const input = el instanceof HTMLInputElement ? el : el.querySelector('input')
-  if (!input) throw new Error(`no input in ${testid}`)
-  input.value = value
-  input.dispatchEvent(new Event('input'))
-  input.dispatchEvent(new Event('change'))
-  input.dispatchEvent(new Event('blur'))
-  await flushPromises()
-}
-
-async function click(testid: string) {
-  byTestId(testid).click()
-  await flushPromises()
-}
+adminPageHooks()
 
 async function usersPage() {
   const Host = defineComponent({ setup: () => () => h(NMessageProvider, null, () => h(AdminUsersView)) })
-  wrapper = mount(Host, { attachTo: document.body })
+  mounted.wrapper = mount(Host, { attachTo: document.body })
   await flushPromises()
 }
 
