@@ -188,16 +188,52 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A dependency restarting, failing over or out of connections: the same
+/// request can succeed a moment later, so it answers 503 `busy` with
+/// `Retry-After` rather than 500. The cause is logged by kind only.
+fn unavailable(dependency: &'static str, kind: impl std::fmt::Debug) -> ApiError {
+    tracing::warn!(dependency, ?kind, "dependency unavailable; answered 503");
+    ApiError::Busy {
+        retry_after_secs: 1,
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        Self::Internal(err.into())
+        match err {
+            sqlx::Error::PoolTimedOut => unavailable("database", "pool timed out"),
+            sqlx::Error::Io(io) => unavailable("database", io.kind()),
+            err => Self::Internal(err.into()),
+        }
     }
 }
 
 impl From<::redis::RedisError> for ApiError {
     fn from(err: ::redis::RedisError) -> Self {
+        if redis_unavailable(&err) {
+            return unavailable("redis", err.kind());
+        }
         Self::Internal(err.into())
     }
+}
+
+/// Redis down, restarting (loading its data), or a cluster moving slots or
+/// electing a master.
+fn redis_unavailable(err: &::redis::RedisError) -> bool {
+    use ::redis::{ErrorKind, ServerErrorKind};
+    err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_dropped()
+        || err.is_cluster_error()
+        || matches!(
+            err.kind(),
+            ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::BusyLoading
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                )
+        )
 }
 
 impl From<anyhow::Error> for ApiError {
@@ -209,4 +245,49 @@ impl From<anyhow::Error> for ApiError {
 /// True when a database error is a duplicate key (MySQL error 1062).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use axum::http::StatusCode;
+
+    use super::ApiError;
+
+    #[test]
+    fn a_dependency_that_is_restarting_answers_503_with_retry_after() {
+        let refused = redis::RedisError::from(io::Error::from(io::ErrorKind::ConnectionRefused));
+        let loading = redis::RedisError::from((
+            redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading),
+            "loading",
+        ));
+        let pool = sqlx::Error::PoolTimedOut;
+        for err in [
+            ApiError::from(refused),
+            ApiError::from(loading),
+            ApiError::from(pool),
+        ] {
+            assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let response = axum::response::IntoResponse::into_response(err);
+            assert!(response.headers().contains_key("retry-after"));
+        }
+    }
+
+    #[test]
+    fn other_failures_stay_internal() {
+        let script = redis::RedisError::from((
+            redis::ErrorKind::Server(redis::ServerErrorKind::ResponseError),
+            "bad script",
+        ));
+        assert_eq!(
+            ApiError::from(script).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let row = sqlx::Error::RowNotFound;
+        assert_eq!(
+            ApiError::from(row).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }
