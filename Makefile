@@ -43,4 +43,4 @@ bench:
 # the fault run's own MariaDB, Redis and RabbitMQ (.stack/faults/) restart, then the books.
 faults:
 	cargo build --workspace --bins
-	./target/debug/faults
+	"$${CARGO_TARGET_DIR:-target}/debug/faults"

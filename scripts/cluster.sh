@@ -170,7 +170,7 @@ EDGE_PORT=19080
 # start_copy NAME PORT BINARY: one copy of a service against the cluster.
 start_copy() {
   local name=$1 port=$2 bin=$3
-  ( cd "$ROOT"; nohup "$ROOT/target/debug/$bin" >"$DIR/logs/$name.log" 2>&1 & echo $! >"$DIR/pids/$name.pid" )
+  ( cd "$ROOT"; nohup "${CARGO_TARGET_DIR:-$ROOT/target}/debug/$bin" >"$DIR/logs/$name.log" 2>&1 & echo $! >"$DIR/pids/$name.pid" )
 }
 
 services_up() {
