@@ -22,6 +22,7 @@ cleanup() {
   # On a CI machine nothing we started may outlive the run.
   if [ "${CI:-}" = true ]; then
     "$ROOT/scripts/services.sh" down >/dev/null 2>&1 || true
+    "$ROOT/scripts/cluster.sh" down >/dev/null 2>&1 || true
     "$ROOT/scripts/stack.sh" down >/dev/null 2>&1 || true
   fi
 }
