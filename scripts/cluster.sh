@@ -182,14 +182,11 @@ services_up() {
     PAYCHAT_STOCK_RECONCILE_INTERVAL_SECS=5 \
     PAYCHAT_GATEWAY_URL=http://127.0.0.1:$EDGE_PORT PAYCHAT_ALIPAY_NOTIFY_URL=http://127.0.0.1:$EDGE_PORT/api/alipay/notify \
     PAYCHAT_PUBLIC_BASE_URL=http://127.0.0.1:$EDGE_PORT PAYCHAT_WEB_BASE_URL=http://127.0.0.1:$EDGE_PORT
-  # One copy migrates the empty database first: copies started together on an
-  # empty database were seen to race in the migrations (duplicate rows in
-  # _sqlx_migrations, "partially applied"), whatever the lock.
-  PAYCHAT_ORDERS_BIND=127.0.0.1:19082 start_copy orders-1 19082 paychat-orders
-  for _ in $(seq 1 600); do curl -fsS http://127.0.0.1:19082/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+  # Every copy starts at once on the empty database: they take turns on the
+  # migration lock (paychat_common::db::migrate).
   for copy in 1 2; do
     local off=$(( (copy - 1) * 10 ))
-    [ $copy = 1 ] || PAYCHAT_ORDERS_BIND=127.0.0.1:$((19082 + off)) start_copy orders-$copy $((19082 + off)) paychat-orders
+    PAYCHAT_ORDERS_BIND=127.0.0.1:$((19082 + off)) start_copy orders-$copy $((19082 + off)) paychat-orders
     PAYCHAT_CHAT_BIND=127.0.0.1:$((19081 + off)) start_copy chat-api-$copy $((19081 + off)) paychat-chat-api
     PAYCHAT_GATEWAY_BIND=127.0.0.1:$((19083 + off)) start_copy payment-gateway-$copy $((19083 + off)) paychat-payment-gateway
   done

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
+use sqlx::Connection;
 use sqlx::migrate::Migrator;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlPool, MySqlPoolOptions};
 
 use crate::config::CommonConfig;
 
@@ -54,8 +55,35 @@ pub fn ping_when_idle(options: MySqlPoolOptions) -> MySqlPoolOptions {
 /// A connection idle this long may have been dropped by the server or a proxy.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
 
+/// How long a copy waits for another copy's migrations before giving up.
+const MIGRATION_LOCK_WAIT_SECS: i64 = 300;
+
+/// Applies the migrations, one copy at a time per database.
+///
+/// sqlx's own migration lock is `GET_LOCK(name, -1)`, which MariaDB answers at
+/// once with NULL (a negative wait is not "forever" there), so copies starting
+/// together on an empty database would apply the same migration side by side.
+/// A named lock of our own, held on a connection of its own while the pool
+/// applies them, makes them take turns; the later copies find nothing to do.
 pub async fn migrate(pool: &MySqlPool) -> anyhow::Result<()> {
-    MIGRATOR.run(pool).await.context("applying migrations")
+    let mut lock = MySqlConnection::connect_with(&pool.connect_options())
+        .await
+        .context("connecting to take the migration lock")?;
+    let got: Option<i64> =
+        sqlx::query_scalar("SELECT GET_LOCK(CONCAT('paychat_migrate:', DATABASE()), ?)")
+            .bind(MIGRATION_LOCK_WAIT_SECS)
+            .fetch_one(&mut lock)
+            .await
+            .context("taking the migration lock")?;
+    if got != Some(1) {
+        anyhow::bail!(
+            "another copy held the migration lock for {MIGRATION_LOCK_WAIT_SECS} s; is one stuck?"
+        );
+    }
+    let applied = MIGRATOR.run(pool).await.context("applying migrations");
+    // Closing the connection releases the lock, whatever happened above.
+    let _ = lock.close().await;
+    applied
 }
 
 pub async fn ping(pool: &MySqlPool) -> anyhow::Result<()> {

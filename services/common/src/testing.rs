@@ -45,6 +45,15 @@ where
 
 /// Creates `paychat_test_<random>`, applies the migrations and returns its URL.
 pub async fn fresh_database() -> anyhow::Result<String> {
+    let url = empty_database().await?;
+    let pool = sqlx::MySqlPool::connect(&url).await?;
+    crate::db::migrate(&pool).await?;
+    pool.close().await;
+    Ok(url)
+}
+
+/// Creates `paychat_test_<random>` without any table and returns its URL.
+pub async fn empty_database() -> anyhow::Result<String> {
     let base = base_url();
     let name = unique("paychat_test_");
     let mut conn = MySqlConnection::connect(&base)
@@ -59,11 +68,7 @@ pub async fn fresh_database() -> anyhow::Result<String> {
     let (root, _) = base
         .rsplit_once('/')
         .context("PAYCHAT_TEST_DATABASE_URL has no database part")?;
-    let url = format!("{root}/{name}");
-    let pool = sqlx::MySqlPool::connect(&url).await?;
-    crate::db::MIGRATOR.run(&pool).await?;
-    pool.close().await;
-    Ok(url)
+    Ok(format!("{root}/{name}"))
 }
 
 /// A port free at the time of asking, for a process that must be told its
