@@ -237,8 +237,19 @@ fn redis_unavailable(err: &::redis::RedisError) -> bool {
 }
 
 impl From<anyhow::Error> for ApiError {
+    /// A Redis or database failure that reached here with context around it
+    /// is sorted as it would be bare: unavailable for the moment, or internal.
     fn from(err: anyhow::Error) -> Self {
-        Self::Internal(err)
+        if let Some(redis) = err.downcast_ref::<::redis::RedisError>()
+            && redis_unavailable(redis)
+        {
+            return unavailable("redis", redis.kind());
+        }
+        match err.downcast_ref::<sqlx::Error>() {
+            Some(sqlx::Error::PoolTimedOut) => unavailable("database", "pool timed out"),
+            Some(sqlx::Error::Io(io)) => unavailable("database", io.kind()),
+            _ => Self::Internal(err),
+        }
     }
 }
 
@@ -263,10 +274,17 @@ mod tests {
             "loading",
         ));
         let pool = sqlx::Error::PoolTimedOut;
+        // As a failover reaches a handler: wrapped, with context.
+        let down = anyhow::Error::new(redis::RedisError::from((
+            redis::ErrorKind::Server(redis::ServerErrorKind::ClusterDown),
+            "the cluster is down",
+        )))
+        .context("reserving stock");
         for err in [
             ApiError::from(refused),
             ApiError::from(loading),
             ApiError::from(pool),
+            ApiError::from(down),
         ] {
             assert_eq!(err.status(), StatusCode::SERVICE_UNAVAILABLE);
             let response = axum::response::IntoResponse::into_response(err);
@@ -287,6 +305,11 @@ mod tests {
         let row = sqlx::Error::RowNotFound;
         assert_eq!(
             ApiError::from(row).status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        let wrapped = anyhow::Error::new(sqlx::Error::RowNotFound).context("reading an order");
+        assert_eq!(
+            ApiError::from(wrapped).status(),
             StatusCode::INTERNAL_SERVER_ERROR
         );
     }
