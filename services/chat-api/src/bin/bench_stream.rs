@@ -851,6 +851,16 @@ async fn run() -> anyhow::Result<()> {
         ..
     } = stack;
     chat_api.kill().await.ok();
+    // SIGTERM lets the master stop its workers; a SIGKILL would leave them
+    // listening on the bench's ports after it ends.
+    if let Some(pid) = nginx.child.id() {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), nginx.child.wait()).await;
+    }
     nginx.child.kill().await.ok();
     let _ = std::fs::remove_dir_all(&nginx.dir);
     drop(sandbox);
