@@ -55,7 +55,7 @@ impl From<SealedError> for ApiError {
                 code: "invalid_envelope",
                 message: "the request envelope was refused".into(),
             },
-            SealedError::Internal(e) => ApiError::Internal(e),
+            SealedError::Internal(e) => ApiError::from(e),
         }
     }
 }

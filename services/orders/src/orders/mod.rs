@@ -99,7 +99,8 @@ impl From<OrderError> for ApiError {
                 "another order of yours is being placed; try again",
             ),
             OrderError::Api(e) => e,
-            OrderError::Internal(e) => ApiError::Internal(e),
+            // Sorted like any other failure: a Redis failover answers 503, not 500.
+            OrderError::Internal(e) => ApiError::from(e),
         }
     }
 }

@@ -35,7 +35,7 @@ impl From<PaymentError> for ApiError {
                 code: "payment_unavailable",
                 message: "payment is unavailable right now; try again in a moment".into(),
             },
-            PaymentError::Internal(e) => ApiError::Internal(e),
+            PaymentError::Internal(e) => ApiError::from(e),
         }
     }
 }
