@@ -26,9 +26,7 @@ need_packages() {
   command -v python3 >/dev/null || missing+=(python3)
   if [ ${#missing[@]} -gt 0 ]; then
     step "installing Debian packages: ${missing[*]}"
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$STACK/apt.log" 2>&1 \
-      || { tail -20 "$STACK/apt.log" >&2; die "apt-get install failed (log: $STACK/apt.log)"; }
+    apt_install "$STACK/apt.log" "${missing[@]}"
   fi
 }
 

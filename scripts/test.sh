@@ -15,6 +15,11 @@ python3 scripts/config-table.py --check README.md
 
 need_cargo
 need_node
+# A one-off build keeps no incremental state: on a fresh CI machine it would
+# only take disk (about a third of target/) and never be read again.
+[ "${CI:-}" = true ] && export CARGO_INCREMENTAL=0
+mkdir -p "${CARGO_TARGET_DIR:-$ROOT/target}"
+disk_report "${CARGO_TARGET_DIR:-$ROOT/target}" "7 GiB"
 "$ROOT/scripts/stack.sh" up
 cleanup() {
   "$ROOT/scripts/services.sh" down e2e >/dev/null 2>&1 || true
@@ -29,8 +34,7 @@ cleanup() {
 trap cleanup EXIT
 if ! command -v chromium >/dev/null || [ -z "$(fc-list :lang=zh family 2>/dev/null)" ]; then
   step "installing Chromium and CJK fonts for the browser tests (Debian packages)"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null
+  apt_install "$STACK/apt-browser.log" chromium fonts-noto-cjk
 fi
 
 step "dropping test databases over an hour old (left by earlier runs)"
@@ -74,8 +78,7 @@ if docker compose version >/dev/null 2>&1; then
   compose=(docker compose)
 else
   if ! command -v docker-compose >/dev/null; then
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+    apt_install "$STACK/apt-compose.log" docker-compose
   fi
   compose=(docker-compose)
 fi

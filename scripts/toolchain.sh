@@ -2,8 +2,7 @@
 need_node() {
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     step "installing Node.js and npm (Debian packages)"
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    apt_install "${TMPDIR:-/tmp}/paychat-apt-node.log" nodejs npm
   fi
 }
 need_cargo() {
