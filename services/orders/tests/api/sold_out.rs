@@ -65,6 +65,20 @@ async fn sold_out_orders_are_refused_without_any_sql() {
     for _ in 0..40 {
         buyers.push(app.user().await);
     }
+    // The winner's order woke the outbox relay, whose first pass connects to
+    // the broker (a plugin probe, then the declarations) before it marks the
+    // row sent; a quiet spell in between must not pass for the end.
+    for _ in 0..100 {
+        if app.outbox_pending().await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.outbox_pending().await,
+        0,
+        "the relay published the winner's timeout"
+    );
     let mut watcher = MySqlConnection::connect(app.config.common.database_url.expose_secret())
         .await
         .unwrap();
