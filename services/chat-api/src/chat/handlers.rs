@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::sse::{KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use paychat_common::ApiError;
 use paychat_common::auth::AuthUser;
@@ -20,6 +20,7 @@ use super::queries::{self, NewExchange};
 use super::relay::{self, Relay};
 use super::settings::RelaySettings;
 use super::slots::{self, Admission, Limits};
+use super::sse;
 use super::types::{CompletionRequest, MetaEvent, Model, ModelList};
 use super::upstream::Key;
 use crate::state::AppState;
@@ -214,7 +215,7 @@ pub async fn completions(
 
 /// The browser's event stream over the relay, `meta` first.
 fn respond(settings: &RelaySettings, relay: Relay) -> Response {
-    let meta = relay::event(
+    let meta = sse::frame(
         "meta",
         &MetaEvent {
             room_id: relay.exchange.room_id.to_string(),
@@ -223,17 +224,17 @@ fn respond(settings: &RelaySettings, relay: Relay) -> Response {
             model: relay.exchange.model.clone(),
         },
     );
-    let sse = Sse::new(relay::stream(relay, meta)).keep_alive(
-        KeepAlive::new()
-            .interval(Duration::from_secs(settings.chat_keepalive_secs))
-            .text("keep-alive"),
+    let events = sse::KeepAlive::new(
+        Box::pin(relay::stream(relay, meta)),
+        Duration::from_secs(settings.chat_keepalive_secs),
     );
     (
         [
+            (header::CONTENT_TYPE, "text/event-stream"),
             (header::CACHE_CONTROL, "no-cache"),
             (header::HeaderName::from_static("x-accel-buffering"), "no"),
         ],
-        sse,
+        Body::from_stream(events),
     )
         .into_response()
 }

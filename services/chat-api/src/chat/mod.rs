@@ -11,6 +11,7 @@ pub mod queries;
 mod relay;
 pub mod settings;
 pub mod slots;
+mod sse;
 pub mod stale;
 pub mod types;
 pub mod upstream;

@@ -20,9 +20,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::response::sse::Event;
-use eventsource_stream::{EventStreamError, Eventsource};
-use futures::{Stream, StreamExt};
+use bytes::Bytes;
+use futures::Stream;
 use serde::Deserialize;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -32,6 +31,7 @@ use super::charge::ChatTime;
 use super::context::{Context, count_tokens, prompt_tokens};
 use super::queries::{Finished, NewExchange};
 use super::slots::StreamSlot;
+use super::sse::{DataEvents, frame};
 use super::types::{DeltaEvent, DoneEvent, ErrorEvent, MessageStatus, Usage};
 use super::writer;
 use crate::state::AppState;
@@ -82,19 +82,7 @@ enum Outcome {
     ClientGone,
 }
 
-pub fn event<T: serde::Serialize>(name: &str, data: &T) -> Event {
-    Event::default()
-        .event(name)
-        .json_data(data)
-        .unwrap_or_else(|_| Event::default().event(name).data("{}"))
-}
-
-type Frames = Pin<
-    Box<
-        dyn Stream<Item = Result<eventsource_stream::Event, EventStreamError<reqwest::Error>>>
-            + Send,
-    >,
->;
+type Frames = DataEvents<Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>>;
 
 /// What closing the exchange needs, however it ends.
 struct Closing {
@@ -119,7 +107,7 @@ struct Progress {
 struct Session {
     /// Lets the insert go; see [`stream`].
     go: Option<oneshot::Sender<()>>,
-    meta: Option<Event>,
+    meta: Option<Bytes>,
     frames: Option<Frames>,
     progress: Progress,
     /// One timer for the whole stream, pushed back at every upstream event.
@@ -153,7 +141,7 @@ impl Drop for OpenStream {
 }
 
 /// The browser's event stream: `meta` first, the deltas, then `done` or `error`.
-pub fn stream(relay: Relay, meta: Event) -> impl Stream<Item = Result<Event, Infallible>> {
+pub fn stream(relay: Relay, meta: Bytes) -> impl Stream<Item = Result<Bytes, Infallible>> {
     let Relay {
         state,
         exchange,
@@ -186,7 +174,7 @@ pub fn stream(relay: Relay, meta: Event) -> impl Stream<Item = Result<Event, Inf
     let session = Session {
         go: Some(go),
         meta: Some(meta),
-        frames: Some(Box::pin(response.bytes_stream().eventsource())),
+        frames: Some(DataEvents::new(Box::pin(response.bytes_stream()))),
         progress: Progress {
             // Room for a typical answer, so it rarely needs to grow.
             answer: String::with_capacity(1024),
@@ -233,7 +221,7 @@ pub fn stream(relay: Relay, meta: Event) -> impl Stream<Item = Result<Event, Inf
 impl Session {
     /// The next delta for the browser, or how the upstream ended; `None`
     /// once the stream is over.
-    async fn next_delta(&mut self) -> Option<Result<Event, Outcome>> {
+    async fn next_delta(&mut self) -> Option<Result<Bytes, Outcome>> {
         let frames = self.frames.as_mut()?;
         let p = &mut self.progress;
         loop {
@@ -254,8 +242,8 @@ impl Session {
                     }));
                 }
             };
-            let frame = match next {
-                Some(Ok(frame)) => frame,
+            let data = match next {
+                Some(Ok(data)) => data,
                 None if p.finish_reason.is_some() => return Some(Err(Outcome::Done)),
                 None => {
                     return Some(Err(Outcome::Failed {
@@ -270,11 +258,11 @@ impl Session {
                     }));
                 }
             };
-            let data = frame.data.trim();
-            if data == "[DONE]" {
+            let data = data.trim_ascii();
+            if data == b"[DONE]" {
                 return Some(Err(Outcome::Done));
             }
-            let Ok(chunk) = serde_json::from_str::<Chunk<'_>>(data) else {
+            let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(data) else {
                 continue;
             };
             if let Some(error) = chunk.error {
@@ -315,7 +303,7 @@ impl Session {
                 metrics::histogram!("chat_time_to_first_token_seconds")
                     .record(closing.started.elapsed().as_secs_f64());
             }
-            return Some(Ok(event(
+            return Some(Ok(frame(
                 "delta",
                 &DeltaEvent {
                     content: &p.answer[before..],
@@ -349,7 +337,7 @@ impl Drop for Session {
 
 /// Saves the exchange, settles the chat time, gives the slot back, and builds
 /// the last event (none when the browser is gone).
-async fn close(closing: Closing, outcome: Outcome, progress: Progress) -> Option<Event> {
+async fn close(closing: Closing, outcome: Outcome, progress: Progress) -> Option<Bytes> {
     let Closing {
         state,
         exchange,
@@ -419,7 +407,7 @@ async fn close(closing: Closing, outcome: Outcome, progress: Progress) -> Option
     metrics::counter!("chat_streams_total", "status" => status.as_str()).increment(1);
 
     match (outcome, code) {
-        (Outcome::Done, _) => Some(event(
+        (Outcome::Done, _) => Some(frame(
             "done",
             &DoneEvent {
                 usage: Usage {
@@ -445,7 +433,7 @@ async fn close(closing: Closing, outcome: Outcome, progress: Progress) -> Option
                         .to_owned(),
                 )
             };
-            Some(event("error", &ErrorEvent { code, message }))
+            Some(frame("error", &ErrorEvent { code, message }))
         }
     }
 }
