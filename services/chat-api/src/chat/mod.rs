@@ -8,6 +8,7 @@ mod error;
 pub mod flow_metrics;
 mod handlers;
 pub mod queries;
+mod quiet;
 mod relay;
 pub mod settings;
 pub mod slots;

@@ -30,6 +30,7 @@ use tokio::time::Sleep;
 use super::charge::ChatTime;
 use super::context::{Context, count_tokens, prompt_tokens};
 use super::queries::{Finished, NewExchange};
+use super::quiet::Quiet;
 use super::slots::StreamSlot;
 use super::sse::{DataEvents, frame};
 use super::types::{DeltaEvent, DoneEvent, ErrorEvent, MessageStatus, Usage};
@@ -110,12 +111,12 @@ struct Session {
     meta: Option<Bytes>,
     frames: Option<Frames>,
     progress: Progress,
-    /// One timer for the whole stream, pushed back at every upstream event.
-    deadline: Pin<Box<Sleep>>,
+    /// Ends the stream when the upstream falls silent: `first_byte` until
+    /// the answer starts, `idle` after.
+    quiet: Quiet,
     /// The longest the stream may last, which its slot's lifetime counts on.
     cutoff: Pin<Box<Sleep>>,
     stream_max: Duration,
-    first_byte: Duration,
     idle: Duration,
     /// Taken by whoever closes the exchange: the end of the stream, or the drop.
     closing: Option<Closing>,
@@ -180,10 +181,9 @@ pub fn stream(relay: Relay, meta: Bytes) -> impl Stream<Item = Result<Bytes, Inf
             answer: String::with_capacity(1024),
             ..Progress::default()
         },
-        deadline: Box::pin(tokio::time::sleep(first_byte)),
+        quiet: Quiet::new(first_byte),
         cutoff: Box::pin(tokio::time::sleep_until(cutoff)),
         stream_max,
-        first_byte,
         idle,
         closing: Some(Closing {
             state,
@@ -228,11 +228,10 @@ impl Session {
             let next = tokio::select! {
                 biased;
                 next = frames.next() => next,
-                () = &mut self.deadline => {
-                    let wait = if p.answer.is_empty() { self.first_byte } else { self.idle };
+                () = self.quiet.silence() => {
                     return Some(Err(Outcome::Failed {
                         code: "upstream_timeout",
-                        detail: format!("no upstream event for {} ms", wait.as_millis()),
+                        detail: format!("no upstream event for {} ms", self.quiet.wait().as_millis()),
                     }));
                 }
                 () = &mut self.cutoff => {
@@ -283,16 +282,14 @@ impl Session {
                     p.finish_reason = choice.finish_reason;
                 }
             }
-            let wait = if p.answer.is_empty() {
-                self.first_byte
-            } else {
-                self.idle
-            };
-            self.deadline
-                .as_mut()
-                .reset(tokio::time::Instant::now() + wait);
             if p.answer.len() == before {
+                self.quiet.heard();
                 continue;
+            }
+            if before == 0 {
+                self.quiet.set_wait(self.idle);
+            } else {
+                self.quiet.heard();
             }
             if let Some(go) = self.go.take() {
                 let _ = go.send(());

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures::{Stream, StreamExt};
-use tokio::time::{Instant, Sleep};
+
+use super::quiet::Quiet;
 
 /// The `data` of each upstream event, read from a byte stream.
 pub struct DataEvents<S> {
@@ -121,20 +122,18 @@ pub fn frame<T: serde::Serialize>(name: &str, data: &T) -> Bytes {
 
 const KEEP_ALIVE: &[u8] = b": keep-alive\n\n";
 
-/// Sends a comment whenever the events pause for `every`, so that proxies and
-/// browsers keep a quiet stream open.
+/// Sends a comment once the events have paused for `every`, so that proxies
+/// and browsers keep a quiet stream open.
 pub struct KeepAlive<S> {
     events: S,
-    every: Duration,
-    timer: Pin<Box<Sleep>>,
+    quiet: Quiet,
 }
 
 impl<S> KeepAlive<S> {
     pub fn new(events: S, every: Duration) -> Self {
         Self {
             events,
-            every,
-            timer: Box::pin(tokio::time::sleep(every)),
+            quiet: Quiet::new(every),
         }
     }
 }
@@ -149,18 +148,12 @@ where
         let this = &mut *self;
         match this.events.poll_next_unpin(cx) {
             Poll::Ready(Some(event)) => {
-                // Pushing a timer later only moves its deadline; it stays in place.
-                let next = Instant::now() + this.every;
-                this.timer.as_mut().reset(next);
+                this.quiet.heard();
                 Poll::Ready(Some(event))
             }
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => match this.timer.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    let next = Instant::now() + this.every;
-                    this.timer.as_mut().reset(next);
-                    Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE))))
-                }
+            Poll::Pending => match this.quiet.poll_silence(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Ok(Bytes::from_static(KEEP_ALIVE)))),
                 Poll::Pending => Poll::Pending,
             },
         }
@@ -170,6 +163,8 @@ where
 #[cfg(test)]
 mod tests {
     use std::convert::Infallible;
+
+    use tokio::time::Instant;
 
     use super::*;
 
@@ -238,7 +233,8 @@ mod tests {
             panic!("a keep-alive comes");
         };
         assert_eq!(&comment[..], KEEP_ALIVE);
-        assert!(before.elapsed() >= every - Duration::from_millis(5));
+        let waited = before.elapsed();
+        assert!(waited >= every && waited < every * 2, "{waited:?}");
         drop(tx);
         assert!(stream.next().await.is_none());
     }
