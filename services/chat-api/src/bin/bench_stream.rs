@@ -35,8 +35,10 @@
 //! stand-in, nginx master and workers, mariadbd, redis-server), measured over
 //! that path's rounds only; and KiB per open stream of the relaying process
 //! (peak RSS minus the RSS before the round, over the most streams open at
-//! once). MariaDB and Redis are shared with whatever else runs on the machine,
-//! so their CPU figures include that.
+//! once); and the events carrying answer text per finished stream (the
+//! upstream's chunks direct, chat-api's deltas, which gather a flush window's
+//! chunks after the first). MariaDB and Redis are shared with whatever else
+//! runs on the machine, so their CPU figures include that.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -363,6 +365,8 @@ impl Procs {
 struct Sample {
     ttft: Duration,
     ok: bool,
+    /// Events that carried answer text (chat-api's deltas, the upstream's content chunks).
+    events: u32,
 }
 
 /// Reads one SSE response; the first token is the first `delta` event
@@ -370,6 +374,7 @@ struct Sample {
 async fn read_stream(res: reqwest::Response, started: Instant, via_chat: bool) -> Sample {
     let mut ttft = None;
     let mut finished = false;
+    let mut events = 0;
     let mut buffer = String::new();
     let mut body = res.bytes_stream();
     while let Some(Ok(bytes)) = body.next().await {
@@ -377,14 +382,20 @@ async fn read_stream(res: reqwest::Response, started: Instant, via_chat: bool) -
         while let Some(end) = buffer.find("\n\n") {
             let block: String = buffer.drain(..end + 2).collect();
             if via_chat {
-                if block.starts_with("event: delta") && ttft.is_none() {
-                    ttft = Some(started.elapsed());
+                if block.starts_with("event: delta") {
+                    events += 1;
+                    if ttft.is_none() {
+                        ttft = Some(started.elapsed());
+                    }
                 } else if block.starts_with("event: done") {
                     finished = true;
                 }
                 continue;
             }
             let data = block.trim().trim_start_matches("data:").trim();
+            if data.contains("\"content\":\"") && !data.contains("\"content\":\"\"") {
+                events += 1;
+            }
             if data == "[DONE]" {
                 finished = true;
             } else if ttft.is_none()
@@ -401,6 +412,7 @@ async fn read_stream(res: reqwest::Response, started: Instant, via_chat: bool) -
     Sample {
         ttft: ttft.unwrap_or_default(),
         ok: finished && ttft.is_some(),
+        events,
     }
 }
 
@@ -456,6 +468,7 @@ async fn batch(target: &Arc<Target>, n: usize, path: Route, open: Arc<AtomicI64>
     let failed = Sample {
         ttft: Duration::ZERO,
         ok: false,
+        events: 0,
     };
     futures::future::join_all(tasks)
         .await
@@ -498,6 +511,7 @@ async fn one(target: &Target, worker: usize, k: usize, path: Route) -> Sample {
     let failed = Sample {
         ttft: Duration::ZERO,
         ok: false,
+        events: 0,
     };
     let res = match request.send().await {
         Ok(res) if res.status().is_success() => res,
@@ -613,6 +627,12 @@ impl Pooled {
 
     fn streams_per_sec(&self) -> f64 {
         self.samples.len() as f64 / self.wall.as_secs_f64().max(1e-9)
+    }
+
+    /// Text-carrying events per stream that finished.
+    fn events_per_stream(&self) -> f64 {
+        let ok: Vec<&Sample> = self.samples.iter().filter(|s| s.ok).collect();
+        ok.iter().map(|s| f64::from(s.events)).sum::<f64>() / ok.len().max(1) as f64
     }
 
     fn errors(&self) -> usize {
@@ -792,8 +812,8 @@ async fn run() -> anyhow::Result<()> {
     }
     let _ = write!(
         header,
-        " {:>8} | {:>13} | {:>6}",
-        "sum", "KiB/open", "errors"
+        " {:>8} | {:>13} | {:>6} | {:>9}",
+        "sum", "KiB/open", "errors", "ev/stream"
     );
     println!("{header}");
 
@@ -835,11 +855,12 @@ async fn run() -> anyhow::Result<()> {
             }
             let _ = write!(
                 line,
-                " {:>8.2} | {:>8.1} {:<4} | {:>6}",
+                " {:>8.2} | {:>8.1} {:<4} | {:>6} | {:>9.1}",
                 p.cpu.iter().sum::<f64>() / streams * 1000.0,
                 p.rss_per_stream as f64 / 1024.0,
                 relay_of(p.path),
-                p.errors()
+                p.errors(),
+                p.events_per_stream()
             );
             println!("{line}");
         }

@@ -116,6 +116,12 @@ struct Session {
     quiet: Quiet,
     /// The longest the stream may last, which its slot's lifetime counts on.
     cutoff: Pin<Box<Sleep>>,
+    /// A delta's window after the first (0: none), and when the current one
+    /// closes.
+    flush: Duration,
+    window: Pin<Box<Sleep>>,
+    /// How the upstream ended, held back while the delta before it goes out.
+    ended: Option<Outcome>,
     stream_max: Duration,
     idle: Duration,
     /// Taken by whoever closes the exchange: the end of the stream, or the drop.
@@ -183,6 +189,9 @@ pub fn stream(relay: Relay, meta: Bytes) -> impl Stream<Item = Result<Bytes, Inf
         },
         quiet: Quiet::new(first_byte),
         cutoff: Box::pin(tokio::time::sleep_until(cutoff)),
+        flush: state.config.relay.flush_window(),
+        window: Box::pin(tokio::time::sleep(Duration::ZERO)),
+        ended: None,
         stream_max,
         idle,
         closing: Some(Closing {
@@ -218,16 +227,98 @@ pub fn stream(relay: Relay, meta: Bytes) -> impl Stream<Item = Result<Bytes, Inf
     })
 }
 
+/// What one upstream event did to the answer.
+enum Step {
+    /// Nothing for the browser (a role chunk, usage, an unreadable event).
+    Nothing,
+    Content,
+    End(Outcome),
+}
+
+/// Takes one upstream event (or the end of the upstream) into the answer.
+fn step(
+    p: &mut Progress,
+    quiet: &mut Quiet,
+    idle: Duration,
+    next: Option<Result<&[u8], reqwest::Error>>,
+) -> Step {
+    let data = match next {
+        Some(Ok(data)) => data,
+        None if p.finish_reason.is_some() => return Step::End(Outcome::Done),
+        None => {
+            return Step::End(Outcome::Failed {
+                code: "upstream_error",
+                detail: "the upstream stream ended before it finished".into(),
+            });
+        }
+        Some(Err(error)) => {
+            return Step::End(Outcome::Failed {
+                code: "upstream_error",
+                detail: format!("reading the upstream stream failed: {error}"),
+            });
+        }
+    };
+    let data = data.trim_ascii();
+    if data == b"[DONE]" {
+        return Step::End(Outcome::Done);
+    }
+    let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(data) else {
+        return Step::Nothing;
+    };
+    if let Some(error) = chunk.error {
+        return Step::End(Outcome::Failed {
+            code: "upstream_error",
+            detail: format!("upstream error event: {error}"),
+        });
+    }
+    if chunk.usage.is_some() {
+        p.usage = chunk.usage;
+    }
+    let before = p.answer.len();
+    for choice in chunk.choices {
+        if let Some(text) = choice.delta.and_then(|d| d.content) {
+            p.answer.push_str(&text);
+        }
+        if choice.finish_reason.is_some() {
+            p.finish_reason = choice.finish_reason;
+        }
+    }
+    if before == 0 && !p.answer.is_empty() {
+        // The answer has started: from now on silence is measured against idle.
+        quiet.set_wait(idle);
+    } else {
+        quiet.heard();
+    }
+    if p.answer.len() == before {
+        Step::Nothing
+    } else {
+        Step::Content
+    }
+}
+
 impl Session {
     /// The next delta for the browser, or how the upstream ended; `None`
     /// once the stream is over.
+    ///
+    /// The first delta goes out as soon as it arrives. After it, a delta
+    /// gathers what arrives until its flush window (counted from the delta
+    /// before) closes, so a 200-chunk answer costs the browser, and this
+    /// process, a few dozen writes instead of 200. An upstream slower than
+    /// the window is relayed event by event, as it comes.
     async fn next_delta(&mut self) -> Option<Result<Bytes, Outcome>> {
+        if let Some(end) = self.ended.take() {
+            return Some(Err(end));
+        }
         let frames = self.frames.as_mut()?;
         let p = &mut self.progress;
+        let before = p.answer.len();
+        let paced = before > 0 && !self.flush.is_zero();
         loop {
+            let gathered = p.answer.len() > before;
             let next = tokio::select! {
                 biased;
                 next = frames.next() => next,
+                () = &mut self.window, if paced && gathered => break,
                 () = self.quiet.silence() => {
                     return Some(Err(Outcome::Failed {
                         code: "upstream_timeout",
@@ -241,72 +332,36 @@ impl Session {
                     }));
                 }
             };
-            let data = match next {
-                Some(Ok(data)) => data,
-                None if p.finish_reason.is_some() => return Some(Err(Outcome::Done)),
-                None => {
-                    return Some(Err(Outcome::Failed {
-                        code: "upstream_error",
-                        detail: "the upstream stream ended before it finished".into(),
-                    }));
+            match step(p, &mut self.quiet, self.idle, next) {
+                Step::Nothing => {}
+                Step::Content if paced => {}
+                Step::Content => break,
+                Step::End(end) if p.answer.len() > before => {
+                    self.ended = Some(end);
+                    break;
                 }
-                Some(Err(error)) => {
-                    return Some(Err(Outcome::Failed {
-                        code: "upstream_error",
-                        detail: format!("reading the upstream stream failed: {error}"),
-                    }));
-                }
-            };
-            let data = data.trim_ascii();
-            if data == b"[DONE]" {
-                return Some(Err(Outcome::Done));
+                Step::End(end) => return Some(Err(end)),
             }
-            let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(data) else {
-                continue;
-            };
-            if let Some(error) = chunk.error {
-                return Some(Err(Outcome::Failed {
-                    code: "upstream_error",
-                    detail: format!("upstream error event: {error}"),
-                }));
-            }
-            if chunk.usage.is_some() {
-                p.usage = chunk.usage;
-            }
-            let before = p.answer.len();
-            for choice in chunk.choices {
-                if let Some(text) = choice.delta.and_then(|d| d.content) {
-                    p.answer.push_str(&text);
-                }
-                if choice.finish_reason.is_some() {
-                    p.finish_reason = choice.finish_reason;
-                }
-            }
-            if p.answer.len() == before {
-                self.quiet.heard();
-                continue;
-            }
-            if before == 0 {
-                self.quiet.set_wait(self.idle);
-            } else {
-                self.quiet.heard();
-            }
-            if let Some(go) = self.go.take() {
-                let _ = go.send(());
-            }
-            if before == 0
-                && let Some(closing) = &self.closing
-            {
-                metrics::histogram!("chat_time_to_first_token_seconds")
-                    .record(closing.started.elapsed().as_secs_f64());
-            }
-            return Some(Ok(frame(
-                "delta",
-                &DeltaEvent {
-                    content: &p.answer[before..],
-                },
-            )));
         }
+        if !self.flush.is_zero() {
+            let next = tokio::time::Instant::now() + self.flush;
+            self.window.as_mut().reset(next);
+        }
+        if let Some(go) = self.go.take() {
+            let _ = go.send(());
+        }
+        if before == 0
+            && let Some(closing) = &self.closing
+        {
+            metrics::histogram!("chat_time_to_first_token_seconds")
+                .record(closing.started.elapsed().as_secs_f64());
+        }
+        Some(Ok(frame(
+            "delta",
+            &DeltaEvent {
+                content: &p.answer[before..],
+            },
+        )))
     }
 }
 

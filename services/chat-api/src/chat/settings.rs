@@ -44,6 +44,9 @@ pub struct RelaySettings {
     pub chat_stream_max_secs: u64,
     /// Keep-alive comment after this much silence towards the browser.
     pub chat_keepalive_secs: u64,
+    /// After the first delta, the browser gets what arrived at most once per
+    /// this window (0: every upstream event as it comes).
+    pub chat_flush_ms: u64,
     /// How often each copy checks whether the sensitive words changed.
     pub sensitive_reload_ms: u64,
     /// The shared request timeout, which the wait for upstream headers must fit in.
@@ -128,6 +131,11 @@ impl RelaySettings {
             "must be positive",
         );
         p.check(
+            s.chat_flush_ms <= 1000,
+            "chat_flush_ms",
+            "must be at most 1000 (an answer should keep moving)",
+        );
+        p.check(
             crate::llm_keys::sealing::decode_key(s.llm_key_encryption_key.expose_secret())
                 .is_some(),
             "llm_key_encryption_key",
@@ -188,6 +196,10 @@ impl RelaySettings {
         let request = self.request_timeout();
         let budget = request.saturating_sub(headroom(request) + elapsed);
         self.first_byte_timeout().min(budget)
+    }
+
+    pub fn flush_window(&self) -> Duration {
+        Duration::from_millis(self.chat_flush_ms)
     }
 
     pub fn stream_max(&self) -> Duration {

@@ -8,7 +8,7 @@ use paychat_common::testing::eventually;
 use serde_json::{Value, json};
 
 use crate::chat_support::{
-    ChatTest, expected_answer, marker, read_until, spawn_chat, spawn_chat_with,
+    ChatTest, Streamed, expected_answer, marker, read_until, spawn_chat, spawn_chat_with,
 };
 
 #[derive(Debug, sqlx::FromRow)]
@@ -775,5 +775,46 @@ async fn an_answer_is_regenerated_and_a_question_edited_from_the_same_parent() {
     assert_eq!(
         q.parent_message_id.as_deref(),
         Some(id_of(s3.event("meta"), "answer_id").as_str())
+    );
+}
+
+/// The deltas of a finished answer streamed in 8-character chunks 5 ms apart,
+/// and the number of content chunks the upstream sent.
+async fn deltas_with_flush(flush_ms: u64) -> (Streamed, usize) {
+    let t = spawn_chat_with(5, &[("chat_flush_ms", flush_ms.to_string())]).await;
+    let user = t.user(1).await;
+    let prompt = marker(&"a question long enough for many chunks ".repeat(4));
+    let s = t.ask(&user, &prompt, None).await;
+    assert_eq!(s.text(), expected_answer(&prompt));
+    (s, expected_answer(&prompt).chars().count().div_ceil(8))
+}
+
+fn count_deltas(s: &Streamed) -> usize {
+    s.names().iter().filter(|n| **n == "delta").count()
+}
+
+#[tokio::test]
+async fn after_the_first_delta_the_answer_arrives_once_per_flush_window() {
+    let (paced, chunks) = deltas_with_flush(40).await;
+    assert!(chunks >= 25, "{chunks} chunks");
+    // The first chunk goes out alone, at once; then about 8 chunks (40 ms) a delta.
+    assert_eq!(paced.events[1].1["content"].as_str().map(str::len), Some(8));
+    let deltas = count_deltas(&paced);
+    let sizes: Vec<usize> = paced
+        .events
+        .iter()
+        .filter(|(n, _)| n == "delta")
+        .map(|(_, d)| d["content"].as_str().map_or(0, str::len))
+        .collect();
+    assert!(
+        deltas * 3 <= chunks,
+        "{deltas} deltas for {chunks} chunks: {sizes:?}"
+    );
+
+    let (every, chunks) = deltas_with_flush(0).await;
+    assert_eq!(
+        count_deltas(&every),
+        chunks,
+        "one delta per chunk without a window"
     );
 }
