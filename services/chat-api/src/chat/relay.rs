@@ -334,7 +334,9 @@ impl Session {
             };
             match step(p, &mut self.quiet, self.idle, next) {
                 Step::Nothing => {}
-                Step::Content if paced => {}
+                // Events that are already there when the window has closed (a
+                // fast upstream never leaves the reader waiting) do not hold it open.
+                Step::Content if paced && !self.window.is_elapsed() => {}
                 Step::Content => break,
                 Step::End(end) if p.answer.len() > before => {
                     self.ended = Some(end);
