@@ -21,5 +21,5 @@ apt_install() {
 disk_report() {
   local free; free=$(df -Pm "$1" | awk 'NR == 2 { print $4 }')
   step "disk: ${free} MiB free on the file system of $1"
-  [ "$free" -ge 4096 ] || printf 'warning: under 4 GiB free; the Rust build needs about %s\n' "${2:-6 GiB}" >&2
+  [ "$free" -ge 4096 ] || printf 'warning: under 4 GiB free; a whole make test builds about 3 GiB of Rust\n' >&2
 }

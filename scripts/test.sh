@@ -19,7 +19,7 @@ need_node
 # only take disk (about a third of target/) and never be read again.
 [ "${CI:-}" = true ] && export CARGO_INCREMENTAL=0
 mkdir -p "${CARGO_TARGET_DIR:-$ROOT/target}"
-disk_report "${CARGO_TARGET_DIR:-$ROOT/target}" "7 GiB"
+disk_report "${CARGO_TARGET_DIR:-$ROOT/target}"
 "$ROOT/scripts/stack.sh" up
 cleanup() {
   "$ROOT/scripts/services.sh" down e2e >/dev/null 2>&1 || true

@@ -83,13 +83,13 @@ where
                 continue;
             }
             let line = &self.buf[..end];
+            // A comment (a line starting with a colon) has an empty field name.
             let (field, value) = match line.iter().position(|&b| b == b':') {
-                Some(0) => (&line[..0], &line[..0]),
                 Some(colon) => {
                     let value = &line[colon + 1..];
                     (&line[..colon], value.strip_prefix(b" ").unwrap_or(value))
                 }
-                None => (line, &line[..0]),
+                None => (line, &b""[..]),
             };
             if field == b"data" {
                 if self.has_data {
@@ -111,9 +111,10 @@ pub fn frame<T: serde::Serialize>(name: &str, data: &T) -> Bytes {
     out.extend_from_slice(b"event: ");
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\ndata: ");
+    let json_start = out.len();
     // JSON holds no raw line break, so one data line carries it whole.
     if serde_json::to_writer(&mut out, data).is_err() {
-        out.truncate(name.len() + 14);
+        out.truncate(json_start);
         out.extend_from_slice(b"{}");
     }
     out.extend_from_slice(b"\n\n");
