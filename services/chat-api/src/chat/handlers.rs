@@ -243,7 +243,7 @@ fn respond(settings: &RelaySettings, relay: Relay) -> Response {
 struct Opened {
     exchange: Arc<NewExchange>,
     context: context::Context,
-    response: reqwest::Response,
+    response: super::upstream_conn::Answer,
     time: ChatTime,
 }
 

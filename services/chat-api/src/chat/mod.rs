@@ -16,6 +16,7 @@ mod sse;
 pub mod stale;
 pub mod types;
 pub mod upstream;
+mod upstream_conn;
 pub mod writer;
 
 use utoipa_axum::router::OpenApiRouter;

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::Stream;
+use futures::{FutureExt, Stream};
 use serde::Deserialize;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -34,6 +34,7 @@ use super::quiet::Quiet;
 use super::slots::StreamSlot;
 use super::sse::{DataEvents, frame};
 use super::types::{DeltaEvent, DoneEvent, ErrorEvent, MessageStatus, Usage};
+use super::upstream_conn::{self, Answer};
 use super::writer;
 use crate::state::AppState;
 
@@ -43,7 +44,7 @@ pub struct Relay {
     pub exchange: Arc<NewExchange>,
     /// What was sent; counted only if the upstream reports no usage.
     pub context: Context,
-    pub response: reqwest::Response,
+    pub response: Answer,
     pub slot: StreamSlot,
     pub time: ChatTime,
     pub started: Instant,
@@ -83,7 +84,7 @@ enum Outcome {
     ClientGone,
 }
 
-type Frames = DataEvents<Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>>;
+type Frames = DataEvents<Answer>;
 
 /// What closing the exchange needs, however it ends.
 struct Closing {
@@ -181,7 +182,7 @@ pub fn stream(relay: Relay, meta: Bytes) -> impl Stream<Item = Result<Bytes, Inf
     let session = Session {
         go: Some(go),
         meta: Some(meta),
-        frames: Some(DataEvents::new(Box::pin(response.bytes_stream()))),
+        frames: Some(DataEvents::new(response)),
         progress: Progress {
             // Room for a typical answer, so it rarely needs to grow.
             answer: String::with_capacity(1024),
@@ -240,7 +241,7 @@ fn step(
     p: &mut Progress,
     quiet: &mut Quiet,
     idle: Duration,
-    next: Option<Result<&[u8], reqwest::Error>>,
+    next: Option<Result<&[u8], upstream_conn::Error>>,
 ) -> Step {
     let data = match next {
         Some(Ok(data)) => data,
@@ -300,11 +301,13 @@ impl Session {
     /// The next delta for the browser, or how the upstream ended; `None`
     /// once the stream is over.
     ///
-    /// The first delta goes out as soon as it arrives. After it, a delta
-    /// gathers what arrives until its flush window (counted from the delta
-    /// before) closes, so a 200-chunk answer costs the browser, and this
-    /// process, a few dozen writes instead of 200. An upstream slower than
-    /// the window is relayed event by event, as it comes.
+    /// The first delta goes out as soon as it arrives. After it, nothing is
+    /// read until the flush window (counted from the delta before) closes:
+    /// what the model wrote meanwhile waits in the socket and is read in one
+    /// go, and goes out as one delta. So a 200-chunk answer costs this process
+    /// a few dozen reads and writes instead of 200 of each, and no wake-up in
+    /// between. An upstream slower than the window is relayed event by event,
+    /// as it comes.
     async fn next_delta(&mut self) -> Option<Result<Bytes, Outcome>> {
         if let Some(end) = self.ended.take() {
             return Some(Err(end));
@@ -312,13 +315,24 @@ impl Session {
         let frames = self.frames.as_mut()?;
         let p = &mut self.progress;
         let before = p.answer.len();
-        let paced = before > 0 && !self.flush.is_zero();
-        loop {
-            let gathered = p.answer.len() > before;
+        if before > 0 && !self.flush.is_zero() {
+            (&mut self.window).await;
+            // What is there already, without waiting for more.
+            while let Some(next) = frames.next().now_or_never() {
+                match step(p, &mut self.quiet, self.idle, next) {
+                    Step::Nothing | Step::Content => {}
+                    Step::End(end) if p.answer.len() > before => {
+                        self.ended = Some(end);
+                        break;
+                    }
+                    Step::End(end) => return Some(Err(end)),
+                }
+            }
+        }
+        while p.answer.len() == before && self.ended.is_none() {
             let next = tokio::select! {
                 biased;
                 next = frames.next() => next,
-                () = &mut self.window, if paced && gathered => break,
                 () = self.quiet.silence() => {
                     return Some(Err(Outcome::Failed {
                         code: "upstream_timeout",
@@ -333,20 +347,12 @@ impl Session {
                 }
             };
             match step(p, &mut self.quiet, self.idle, next) {
-                Step::Nothing => {}
-                // Events that are already there when the window has closed (a
-                // fast upstream never leaves the reader waiting) do not hold it open.
-                Step::Content if paced && !self.window.is_elapsed() => {}
-                Step::Content => break,
-                Step::End(end) if p.answer.len() > before => {
-                    self.ended = Some(end);
-                    break;
-                }
+                Step::Nothing | Step::Content => {}
                 Step::End(end) => return Some(Err(end)),
             }
         }
         if !self.flush.is_zero() {
-            let next = tokio::time::Instant::now() + self.flush;
+            let next = on_grid(tokio::time::Instant::now() + self.flush, self.flush / 4);
             self.window.as_mut().reset(next);
         }
         if let Some(go) = self.go.take() {
@@ -364,6 +370,22 @@ impl Session {
                 content: &p.answer[before..],
             },
         )))
+    }
+}
+
+/// `at`, moved onto the nearest multiple of `grid` since the process began, so
+/// that the windows of all streams close together on a few ticks of the clock,
+/// and the process wakes once for many of them.
+fn on_grid(at: tokio::time::Instant, grid: Duration) -> tokio::time::Instant {
+    static BASE: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(tokio::time::Instant::now);
+    let grid = grid.as_nanos().max(1);
+    let past = at.saturating_duration_since(base).as_nanos() % grid;
+    let nanos = |n: u128| Duration::from_nanos(u64::try_from(n).unwrap_or(0));
+    if past < grid / 2 {
+        at - nanos(past)
+    } else {
+        at + nanos(grid - past)
     }
 }
 

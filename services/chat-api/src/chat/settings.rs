@@ -24,6 +24,8 @@ pub struct RelaySettings {
     pub llm_first_byte_timeout_ms: u64,
     /// Longest silence between two upstream events once streaming.
     pub llm_idle_timeout_ms: u64,
+    /// Extra CA certificates (PEM) trusted for an https upstream; empty: none.
+    pub llm_ca_file: String,
     /// How long a key that answered 401/429 is left out of the rotation.
     pub llm_key_rest_secs: u64,
     /// Seals the upstream keys kept in the database (base64 of 32 bytes).
@@ -86,6 +88,11 @@ impl RelaySettings {
             s.llm_base_url.starts_with("http://") || s.llm_base_url.starts_with("https://"),
             "llm_base_url",
             "must be an http(s) URL such as http://127.0.0.1:8091/v1",
+        );
+        p.check(
+            s.llm_ca_file.is_empty() || std::path::Path::new(&s.llm_ca_file).is_file(),
+            "llm_ca_file",
+            "must be empty or a readable PEM file of CA certificates",
         );
         // No key check: the keys live in the database (see crate::llm_keys);
         // these are only imported on the first start, and may be left empty
@@ -275,6 +282,10 @@ mod tests {
         assert!(load(&[("llm_key_encryption_key", "c2hvcnQ=")]).is_err());
         // The database holds the keys; the configuration may have none.
         assert!(load(&[("llm_api_keys", "")]).is_ok());
+        // Extra roots for a private upstream: a file that is there, or none.
+        assert!(load(&[("llm_ca_file", "/nonexistent/ca.pem")]).is_err());
+        let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls/ca.pem");
+        assert!(load(&[("llm_ca_file", ca)]).is_ok());
     }
 
     #[test]

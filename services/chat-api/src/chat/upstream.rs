@@ -15,15 +15,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use bytes::Bytes;
+use http::StatusCode;
 use paychat_common::redis::Keys;
 use paychat_common::redis::Redis;
 use paychat_common::rkey;
-use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::settings::RelaySettings;
+use super::upstream_conn::{Answer, Client, Post};
 use crate::llm_keys::catalog::Catalog;
 
 /// What is stored instead of a key: `sha256:` and 12 hex digits of its hash.
@@ -71,9 +73,11 @@ pub struct Probe {
     pub error: Option<String>,
 }
 
+/// The most of an error answer that is read (its message is kept, cut short).
+const ERROR_BODY_MAX: usize = 16 * 1024;
+
 pub struct Upstream {
-    client: reqwest::Client,
-    url: String,
+    client: Arc<Client>,
     catalog: Catalog,
     next: AtomicUsize,
     redis: Redis,
@@ -83,7 +87,7 @@ pub struct Upstream {
 
 /// An upstream that accepted the request: status 2xx, body not read yet.
 pub struct Opened {
-    pub response: reqwest::Response,
+    pub response: Answer,
     pub fingerprint: String,
 }
 
@@ -107,22 +111,21 @@ impl Upstream {
         redis: Redis,
         redis_keys: Keys,
     ) -> anyhow::Result<Self> {
-        // One client for the whole process: its pool keeps the connections to
-        // the upstream open between streams. HTTP/1.1, one stream per
-        // connection, so a slow stream never holds up another one's frames.
-        let client = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .http1_only()
-            .tcp_nodelay(true)
-            .build()
-            .context("building the upstream HTTP client")?;
+        // HTTP/1.1, one stream per connection, so a slow stream never holds up
+        // another one's frames; connections are kept between streams.
+        let url = format!(
+            "{}/chat/completions",
+            settings.llm_base_url.trim_end_matches('/')
+        );
+        let extra_roots = match settings.llm_ca_file.as_str() {
+            "" => None,
+            path => {
+                Some(std::fs::read(path).with_context(|| format!("reading llm_ca_file {path}"))?)
+            }
+        };
+        let client = Client::new(&url, settings.connect_timeout(), extra_roots.as_deref())?;
         Ok(Self {
             client,
-            url: format!(
-                "{}/chat/completions",
-                settings.llm_base_url.trim_end_matches('/')
-            ),
             catalog,
             next: AtomicUsize::new(0),
             redis,
@@ -258,12 +261,11 @@ impl Upstream {
             "max_tokens": 1,
             "stream": false,
         });
-        let request = self
-            .client
-            .post(&self.url)
-            .bearer_auth(secret.expose_secret())
-            .json(&body)
-            .send();
+        let request = self.client.post(Post {
+            bearer: secret.expose_secret(),
+            accept: "application/json",
+            body: Bytes::from(body.to_string()),
+        });
         let fp = fingerprint(secret.expose_secret());
         let response = match tokio::time::timeout(wait, request).await {
             Err(_) => {
@@ -279,7 +281,7 @@ impl Upstream {
                     status: None,
                     ok: false,
                     latency: started.elapsed(),
-                    error: Some(error.without_url().to_string()),
+                    error: Some(error.to_string()),
                 };
             }
             Ok(Ok(response)) => response,
@@ -296,10 +298,8 @@ impl Upstream {
                 error: None,
             };
         }
-        let text = tokio::time::timeout(wait, response.text())
+        let text = tokio::time::timeout(wait, response.text(ERROR_BODY_MAX))
             .await
-            .ok()
-            .and_then(Result::ok)
             .unwrap_or_default();
         if matches!(
             status,
@@ -326,14 +326,15 @@ impl Upstream {
     ) -> Result<Opened, OpenError> {
         let deadline = tokio::time::Instant::now() + header_wait;
         let mut last = OpenError::AllKeysResting;
+        let body = Bytes::from(
+            serde_json::to_vec(body).map_err(|error| OpenError::Transport(error.to_string()))?,
+        );
         for key in candidates {
-            let request = self
-                .client
-                .post(&self.url)
-                .bearer_auth(key.secret.expose_secret())
-                .header(reqwest::header::ACCEPT, "text/event-stream")
-                .json(body)
-                .send();
+            let request = self.client.post(Post {
+                bearer: key.secret.expose_secret(),
+                accept: "text/event-stream",
+                body: body.clone(),
+            });
             let response = match tokio::time::timeout_at(deadline, request).await {
                 Err(_) => {
                     count_error(&key, model, "timeout");
@@ -341,7 +342,7 @@ impl Upstream {
                 }
                 Ok(Err(error)) => {
                     count_error(&key, model, "transport");
-                    return Err(OpenError::Transport(error.without_url().to_string()));
+                    return Err(OpenError::Transport(error.to_string()));
                 }
                 Ok(Ok(response)) => response,
             };
@@ -353,10 +354,8 @@ impl Upstream {
                 });
             }
             count_error(&key, model, status.as_str());
-            let text = tokio::time::timeout_at(deadline, response.text())
+            let text = tokio::time::timeout_at(deadline, response.text(ERROR_BODY_MAX))
                 .await
-                .ok()
-                .and_then(Result::ok)
                 .unwrap_or_default();
             let error = OpenError::Status {
                 status: status.as_u16(),
