@@ -304,10 +304,11 @@ impl Session {
     /// The first delta goes out as soon as it arrives. After it, nothing is
     /// read until the flush window (counted from the delta before) closes:
     /// what the model wrote meanwhile waits in the socket and is read in one
-    /// go, and goes out as one delta. So a 200-chunk answer costs this process
-    /// a few dozen reads and writes instead of 200 of each, and no wake-up in
-    /// between. An upstream slower than the window is relayed event by event,
-    /// as it comes.
+    /// go, and goes out as one delta. Meanwhile the socket is held (it does
+    /// not signal a little data), so nothing wakes the process for it. A
+    /// 200-chunk answer costs a few dozen reads, writes and wake-ups instead
+    /// of 200 of each. An upstream slower than the window is relayed event by
+    /// event, as it comes: the socket is let go while the relay waits.
     async fn next_delta(&mut self) -> Option<Result<Bytes, Outcome>> {
         if let Some(end) = self.ended.take() {
             return Some(Err(end));
@@ -328,6 +329,9 @@ impl Session {
                     Step::End(end) => return Some(Err(end)),
                 }
             }
+        }
+        if p.answer.len() == before && self.ended.is_none() {
+            frames.inner_mut().hold_reads(false);
         }
         while p.answer.len() == before && self.ended.is_none() {
             let next = tokio::select! {
@@ -352,6 +356,7 @@ impl Session {
             }
         }
         if !self.flush.is_zero() {
+            frames.inner_mut().hold_reads(true);
             let next = on_grid(tokio::time::Instant::now() + self.flush, self.flush / 4);
             self.window.as_mut().reset(next);
         }
@@ -373,20 +378,16 @@ impl Session {
     }
 }
 
-/// `at`, moved onto the nearest multiple of `grid` since the process began, so
-/// that the windows of all streams close together on a few ticks of the clock,
-/// and the process wakes once for many of them.
+/// `at`, moved later onto the next multiple of `grid` since the process began,
+/// so that the windows of all streams close together on a few ticks of the
+/// clock, and the process wakes once for many of them.
 fn on_grid(at: tokio::time::Instant, grid: Duration) -> tokio::time::Instant {
     static BASE: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
     let base = *BASE.get_or_init(tokio::time::Instant::now);
     let grid = grid.as_nanos().max(1);
     let past = at.saturating_duration_since(base).as_nanos() % grid;
-    let nanos = |n: u128| Duration::from_nanos(u64::try_from(n).unwrap_or(0));
-    if past < grid / 2 {
-        at - nanos(past)
-    } else {
-        at + nanos(grid - past)
-    }
+    let late = (grid - past) % grid;
+    at + Duration::from_nanos(u64::try_from(late).unwrap_or(0))
 }
 
 impl Drop for Session {

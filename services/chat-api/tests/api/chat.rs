@@ -818,3 +818,15 @@ async fn after_the_first_delta_the_answer_arrives_once_per_flush_window() {
         "one delta per chunk without a window"
     );
 }
+
+#[tokio::test]
+async fn an_upstream_slower_than_the_window_is_relayed_event_by_event() {
+    // Chunks 100 ms apart, a 10 ms window: the relay waits for each one.
+    let t = spawn_chat_with(100, &[("chat_flush_ms", "10".into())]).await;
+    let user = t.user(1).await;
+    let prompt = marker("slow chunks");
+    let s = t.ask(&user, &prompt, None).await;
+    let expected = expected_answer(&prompt);
+    assert_eq!(s.text(), expected);
+    assert_eq!(count_deltas(&s), expected.chars().count().div_ceil(8));
+}
