@@ -301,14 +301,14 @@ impl Session {
     /// The next delta for the browser, or how the upstream ended; `None`
     /// once the stream is over.
     ///
-    /// The first delta goes out as soon as it arrives. After it, nothing is
-    /// read until the flush window (counted from the delta before) closes:
-    /// what the model wrote meanwhile waits in the socket and is read in one
-    /// go, and goes out as one delta. Meanwhile the socket is held (it does
-    /// not signal a little data), so nothing wakes the process for it. A
-    /// 200-chunk answer costs a few dozen reads, writes and wake-ups instead
-    /// of 200 of each. An upstream slower than the window is relayed event by
-    /// event, as it comes: the socket is let go while the relay waits.
+    /// The first delta goes out as soon as it arrives. After it, the upstream
+    /// is read once per flush window, when the window closes: what the model
+    /// wrote meanwhile waits in the socket, is read in one go and goes out as
+    /// one delta; a window in which nothing came is followed by another.
+    /// Meanwhile the socket is held (it does not signal a little data), so
+    /// nothing wakes the process for it. A 200-chunk answer costs a few dozen
+    /// reads, writes and wake-ups instead of 200 of each, and no event waits
+    /// longer than a window.
     async fn next_delta(&mut self) -> Option<Result<Bytes, Outcome>> {
         if let Some(end) = self.ended.take() {
             return Some(Err(end));
@@ -316,27 +316,13 @@ impl Session {
         let frames = self.frames.as_mut()?;
         let p = &mut self.progress;
         let before = p.answer.len();
-        if before > 0 && !self.flush.is_zero() {
-            (&mut self.window).await;
-            // What is there already, without waiting for more.
-            while let Some(next) = frames.next().now_or_never() {
-                match step(p, &mut self.quiet, self.idle, next) {
-                    Step::Nothing | Step::Content => {}
-                    Step::End(end) if p.answer.len() > before => {
-                        self.ended = Some(end);
-                        break;
-                    }
-                    Step::End(end) => return Some(Err(end)),
-                }
-            }
-        }
-        if p.answer.len() == before && self.ended.is_none() {
-            frames.inner_mut().hold_reads(false);
-        }
+        let paced = before > 0 && !self.flush.is_zero();
         while p.answer.len() == before && self.ended.is_none() {
             let next = tokio::select! {
                 biased;
-                next = frames.next() => next,
+                // Paced: the window's close, then what is there, without waiting.
+                () = &mut self.window, if paced => None,
+                next = frames.next(), if !paced => Some(next),
                 () = self.quiet.silence() => {
                     return Some(Err(Outcome::Failed {
                         code: "upstream_timeout",
@@ -350,9 +336,25 @@ impl Session {
                     }));
                 }
             };
-            match step(p, &mut self.quiet, self.idle, next) {
-                Step::Nothing | Step::Content => {}
-                Step::End(end) => return Some(Err(end)),
+            if let Some(next) = next {
+                if let Step::End(end) = step(p, &mut self.quiet, self.idle, next) {
+                    return Some(Err(end));
+                }
+                continue;
+            }
+            while let Some(next) = frames.next().now_or_never() {
+                match step(p, &mut self.quiet, self.idle, next) {
+                    Step::Nothing | Step::Content => {}
+                    Step::End(end) if p.answer.len() > before => {
+                        self.ended = Some(end);
+                        break;
+                    }
+                    Step::End(end) => return Some(Err(end)),
+                }
+            }
+            if p.answer.len() == before && self.ended.is_none() {
+                let next = on_grid(tokio::time::Instant::now() + self.flush, self.flush / 4);
+                self.window.as_mut().reset(next);
             }
         }
         if !self.flush.is_zero() {
