@@ -26,6 +26,8 @@ pub struct RelaySettings {
     pub llm_idle_timeout_ms: u64,
     /// Extra CA certificates (PEM) trusted for an https upstream; empty: none.
     pub llm_ca_file: String,
+    /// An HTTP proxy the upstream is reached through (CONNECT); empty: none.
+    pub llm_proxy_url: String,
     /// How long a key that answered 401/429 is left out of the rotation.
     pub llm_key_rest_secs: u64,
     /// Seals the upstream keys kept in the database (base64 of 32 bytes).
@@ -93,6 +95,13 @@ impl RelaySettings {
             s.llm_ca_file.is_empty() || std::path::Path::new(&s.llm_ca_file).is_file(),
             "llm_ca_file",
             "must be empty or a readable PEM file of CA certificates",
+        );
+        p.check(
+            s.llm_proxy_url.is_empty()
+                || url::Url::parse(&s.llm_proxy_url)
+                    .is_ok_and(|u| u.scheme() == "http" && u.host_str().is_some()),
+            "llm_proxy_url",
+            "must be empty or an http:// URL such as http://proxy.internal:3128",
         );
         // No key check: the keys live in the database (see crate::llm_keys);
         // these are only imported on the first start, and may be left empty
@@ -286,6 +295,8 @@ mod tests {
         assert!(load(&[("llm_ca_file", "/nonexistent/ca.pem")]).is_err());
         let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls/ca.pem");
         assert!(load(&[("llm_ca_file", ca)]).is_ok());
+        assert!(load(&[("llm_proxy_url", "socks5://proxy:1080")]).is_err());
+        assert!(load(&[("llm_proxy_url", "http://user:pw@proxy:3128")]).is_ok());
     }
 
     #[test]

@@ -25,7 +25,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::settings::RelaySettings;
-use super::upstream_conn::{Answer, Client, Post};
+use super::upstream_conn::{Answer, Client, Post, Reach};
 use crate::llm_keys::catalog::Catalog;
 
 /// What is stored instead of a key: `sha256:` and 12 hex digits of its hash.
@@ -123,7 +123,15 @@ impl Upstream {
                 Some(std::fs::read(path).with_context(|| format!("reading llm_ca_file {path}"))?)
             }
         };
-        let client = Client::new(&url, settings.connect_timeout(), extra_roots.as_deref())?;
+        let proxy = Some(settings.llm_proxy_url.as_str()).filter(|url| !url.is_empty());
+        let client = Client::new(
+            &url,
+            Reach {
+                connect_timeout: settings.connect_timeout(),
+                extra_roots_pem: extra_roots.as_deref(),
+                proxy,
+            },
+        )?;
         Ok(Self {
             client,
             catalog,

@@ -168,6 +168,7 @@ struct Target {
 
 pub struct Client {
     target: Target,
+    proxy: Option<Proxy>,
     connect_timeout: Duration,
     idle: Mutex<Vec<(Conn, Instant)>>,
     /// Hands answers a way back to the pool without keeping the client alive.
@@ -183,12 +184,13 @@ pub struct Post<'a> {
 
 impl Client {
     /// A client that posts to `url` (http or https). For https the system's
-    /// roots are trusted, plus those in `extra_roots_pem`.
-    pub fn new(
-        url: &str,
-        connect_timeout: Duration,
-        extra_roots_pem: Option<&[u8]>,
-    ) -> anyhow::Result<Arc<Self>> {
+    /// roots are trusted, plus those in `reach.extra_roots_pem`.
+    pub fn new(url: &str, reach: Reach<'_>) -> anyhow::Result<Arc<Self>> {
+        let Reach {
+            connect_timeout,
+            extra_roots_pem,
+            proxy,
+        } = reach;
         let url = url::Url::parse(url).context("parsing llm_base_url")?;
         let host = url
             .host_str()
@@ -228,8 +230,10 @@ impl Client {
                 .context("llm_base_url's path")?,
             tls,
         };
+        let proxy = proxy.map(Proxy::parse).transpose()?;
         Ok(Arc::new_cyclic(|this| Self {
             target,
+            proxy,
             connect_timeout,
             idle: Mutex::new(Vec::new()),
             this: this.clone(),
@@ -317,9 +321,12 @@ impl Client {
     async fn connect(&self) -> Result<Conn, Error> {
         let target = &self.target;
         let connecting = async {
-            let tcp = TcpStream::connect((target.host.as_str(), target.port))
-                .await
-                .map_err(|error| Error::Connect(error.to_string()))?;
+            let tcp = match &self.proxy {
+                None => TcpStream::connect((target.host.as_str(), target.port))
+                    .await
+                    .map_err(|error| Error::Connect(error.to_string()))?,
+                Some(proxy) => proxy.tunnel(&target.host, target.port).await?,
+            };
             tcp.set_nodelay(true)
                 .map_err(|error| Error::Connect(error.to_string()))?;
             let tcp = Arc::new(tcp);
@@ -339,6 +346,107 @@ impl Client {
         let (send, driver) = http1::handshake(TokioIo::new(io)).await?;
         Ok(Conn { send, driver, tcp })
     }
+}
+
+/// How to reach the upstream, besides its URL.
+pub struct Reach<'a> {
+    pub connect_timeout: Duration,
+    /// Extra trusted roots (PEM) for an https upstream.
+    pub extra_roots_pem: Option<&'a [u8]>,
+    /// An HTTP proxy to tunnel through, `http://[user:password@]host:port`.
+    pub proxy: Option<&'a str>,
+}
+
+/// An HTTP proxy that opens tunnels (`CONNECT`) to the upstream; TLS, when the
+/// upstream speaks it, runs inside the tunnel, end to end.
+struct Proxy {
+    host: String,
+    port: u16,
+    /// `Proxy-Authorization` from the URL's user and password.
+    authorization: Option<String>,
+}
+
+/// The longest answer to a `CONNECT` that is read.
+const PROXY_HEAD_MAX: usize = 8 * 1024;
+
+impl Proxy {
+    fn parse(url: &str) -> anyhow::Result<Self> {
+        let url = url::Url::parse(url).context("parsing llm_proxy_url")?;
+        anyhow::ensure!(
+            url.scheme() == "http",
+            "llm_proxy_url must be an http:// URL"
+        );
+        let host = url.host_str().context("llm_proxy_url has no host")?;
+        let authorization = match (url.username(), url.password()) {
+            ("", None) => None,
+            (user, password) => {
+                use base64::Engine as _;
+                let user = percent_decoded(user);
+                let password = percent_decoded(password.unwrap_or(""));
+                let pair =
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+                Some(format!("Basic {pair}"))
+            }
+        };
+        Ok(Self {
+            host: host.trim_matches(['[', ']']).to_owned(),
+            port: url.port_or_known_default().unwrap_or(80),
+            authorization,
+        })
+    }
+
+    /// A TCP connection through the proxy to `host:port`.
+    async fn tunnel(&self, host: &str, port: u16) -> Result<TcpStream, Error> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let failed = |error: std::io::Error| Error::Connect(format!("proxy: {error}"));
+        let mut tcp = TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(failed)?;
+        let authority = if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        let mut ask = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+        if let Some(authorization) = &self.authorization {
+            ask.push_str(&format!("Proxy-Authorization: {authorization}\r\n"));
+        }
+        ask.push_str("\r\n");
+        tcp.write_all(ask.as_bytes()).await.map_err(failed)?;
+        // The proxy's answer ends at a blank line; nothing follows it before
+        // this side speaks.
+        let mut head = Vec::with_capacity(256);
+        while !head.ends_with(b"\r\n\r\n") {
+            if head.len() >= PROXY_HEAD_MAX {
+                return Err(Error::Connect("proxy: its answer is too long".into()));
+            }
+            let mut byte = [0u8; 1];
+            if tcp.read(&mut byte).await.map_err(failed)? == 0 {
+                return Err(Error::Connect("proxy: closed the connection".into()));
+            }
+            head.push(byte[0]);
+        }
+        let status = String::from_utf8_lossy(&head);
+        let status = status.lines().next().unwrap_or_default();
+        let accepted = status
+            .split_whitespace()
+            .nth(1)
+            .is_some_and(|code| code.starts_with('2'));
+        if accepted {
+            Ok(tcp)
+        } else {
+            Err(Error::Connect(format!(
+                "proxy refused the tunnel: {status}"
+            )))
+        }
+    }
+}
+
+fn percent_decoded(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={text}").as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
 }
 
 /// The system's trusted roots, plus any from a PEM file.
@@ -632,7 +740,16 @@ mod tests {
     }
 
     fn client(url: &str, roots: Option<&[u8]>) -> Arc<Client> {
-        Client::new(url, Duration::from_secs(2), roots).expect("client")
+        client_via(url, roots, None)
+    }
+
+    fn client_via(url: &str, roots: Option<&[u8]>, proxy: Option<&str>) -> Arc<Client> {
+        let reach = Reach {
+            connect_timeout: Duration::from_secs(2),
+            extra_roots_pem: roots,
+            proxy,
+        };
+        Client::new(url, reach).expect("client")
     }
 
     async fn until(what: &str, done: impl Fn() -> bool) {
@@ -730,7 +847,84 @@ mod tests {
     #[test]
     fn extra_roots_must_hold_a_certificate() {
         let url = "https://localhost:1/v1/chat/completions";
-        assert!(Client::new(url, Duration::from_secs(1), Some(b"not a certificate")).is_err());
-        assert!(Client::new(url, Duration::from_secs(1), Some(CA)).is_ok());
+        let with = |roots: &'static [u8]| Reach {
+            connect_timeout: Duration::from_secs(1),
+            extra_roots_pem: Some(roots),
+            proxy: None,
+        };
+        assert!(Client::new(url, with(b"not a certificate")).is_err());
+        assert!(Client::new(url, with(CA)).is_ok());
+    }
+
+    /// A CONNECT proxy on a real socket: it tunnels to where it is asked
+    /// when the request carries `authorization` (if any), else answers 407.
+    /// It counts the tunnels it opened.
+    async fn proxy(authorization: Option<&'static str>) -> (u16, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let tunnels = Arc::new(AtomicUsize::new(0));
+        let count = tunnels.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let count = count.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if !read_more(&mut client, &mut head).await {
+                            return;
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let target = head
+                        .split_whitespace()
+                        .nth(1)
+                        .unwrap_or_default()
+                        .to_owned();
+                    let allowed = authorization.is_none_or(|expected| {
+                        head.lines()
+                            .any(|line| line == format!("Proxy-Authorization: {expected}"))
+                    });
+                    if !head.starts_with("CONNECT ") || !allowed {
+                        let _ = client
+                            .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+                            .await;
+                        return;
+                    }
+                    let Ok(mut upstream) = TcpStream::connect(target.as_str()).await else {
+                        return;
+                    };
+                    count.fetch_add(1, Ordering::SeqCst);
+                    if client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .await
+                        .is_ok()
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+            }
+        });
+        (port, tunnels)
+    }
+
+    #[tokio::test]
+    async fn an_upstream_is_reached_through_a_proxy_tunnel() {
+        let up = upstream(QUICK, Some(acceptor())).await;
+        let url = format!("https://localhost:{}/v1/chat/completions", up.port);
+        // user "bench", password "p@ss" (percent-encoded in the URL).
+        let (port, tunnels) = proxy(Some("Basic YmVuY2g6cEBzcw==")).await;
+        let via = format!("http://bench:p%40ss@127.0.0.1:{port}");
+        let client = client_via(&url, Some(CA), Some(&via));
+        assert_eq!(read_whole(&client).await, QUICK_ANSWER);
+        assert_eq!(read_whole(&client).await, QUICK_ANSWER);
+        assert_eq!(tunnels.load(Ordering::SeqCst), 1, "one tunnel, kept");
+
+        let wrong = format!("http://bench:wrong@127.0.0.1:{port}");
+        let refused = client_via(&url, Some(CA), Some(&wrong));
+        let Err(error) = refused.post(post()).await else {
+            panic!("the proxy's refusal was not seen");
+        };
+        assert!(error.to_string().contains("407"), "{error}");
+        assert_eq!(tunnels.load(Ordering::SeqCst), 1);
     }
 }
