@@ -304,11 +304,9 @@ impl Session {
     /// The first delta goes out as soon as it arrives. After it, the upstream
     /// is read once per flush window, when the window closes: what the model
     /// wrote meanwhile waits in the socket, is read in one go and goes out as
-    /// one delta; a window in which nothing came is followed by another.
-    /// Meanwhile the socket is held (it does not signal a little data), so
-    /// nothing wakes the process for it. A 200-chunk answer costs a few dozen
-    /// reads, writes and wake-ups instead of 200 of each, and no event waits
-    /// longer than a window.
+    /// one delta; a window in which nothing came is followed by another. A
+    /// 200-chunk answer costs a few dozen reads, writes and task wake-ups
+    /// instead of 200 of each, and no event waits longer than a window.
     async fn next_delta(&mut self) -> Option<Result<Bytes, Outcome>> {
         if let Some(end) = self.ended.take() {
             return Some(Err(end));
@@ -353,13 +351,12 @@ impl Session {
                 }
             }
             if p.answer.len() == before && self.ended.is_none() {
-                let next = on_grid(tokio::time::Instant::now() + self.flush, self.flush / 4);
+                let next = tokio::time::Instant::now() + self.flush;
                 self.window.as_mut().reset(next);
             }
         }
         if !self.flush.is_zero() {
-            frames.inner_mut().hold_reads(true);
-            let next = on_grid(tokio::time::Instant::now() + self.flush, self.flush / 4);
+            let next = tokio::time::Instant::now() + self.flush;
             self.window.as_mut().reset(next);
         }
         if let Some(go) = self.go.take() {
@@ -378,18 +375,6 @@ impl Session {
             },
         )))
     }
-}
-
-/// `at`, moved later onto the next multiple of `grid` since the process began,
-/// so that the windows of all streams close together on a few ticks of the
-/// clock, and the process wakes once for many of them.
-fn on_grid(at: tokio::time::Instant, grid: Duration) -> tokio::time::Instant {
-    static BASE: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
-    let base = *BASE.get_or_init(tokio::time::Instant::now);
-    let grid = grid.as_nanos().max(1);
-    let past = at.saturating_duration_since(base).as_nanos() % grid;
-    let late = (grid - past) % grid;
-    at + Duration::from_nanos(u64::try_from(late).unwrap_or(0))
 }
 
 impl Drop for Session {

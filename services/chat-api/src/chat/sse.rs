@@ -40,10 +40,6 @@ where
         }
     }
 
-    pub fn inner_mut(&mut self) -> &mut S {
-        &mut self.bytes
-    }
-
     /// The next event's data; `None` when the stream has ended (an event cut
     /// off by the end is dropped, as the format says).
     pub async fn next(&mut self) -> Option<Result<&[u8], E>> {

@@ -41,9 +41,6 @@ const KEEP_IDLE: Duration = Duration::from_secs(30);
 /// the useful number.
 const MAX_IDLE: usize = 1024;
 
-/// How much a held socket lets pile up before it wakes the process anyway.
-const HELD_BYTES: u32 = 16 * 1024;
-
 /// Why an upstream request or answer failed; never carries a key.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -69,76 +66,6 @@ type Socket = TokioIo<Box<dyn Io>>;
 struct Conn {
     send: http1::SendRequest<Full<Bytes>>,
     driver: http1::Connection<Socket, Full<Bytes>>,
-    tcp: Arc<TcpStream>,
-}
-
-/// The TCP socket under a connection. A read looks at the socket itself when
-/// the runtime has not been told it is readable, since a held socket (see
-/// [`Answer::hold_reads`]) does not say so for a little data.
-struct Tcp(Arc<TcpStream>);
-
-impl AsyncRead for Tcp {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        use std::io::Read as _;
-        let tcp = &self.0;
-        loop {
-            let into = buf.initialize_unfilled();
-            match tcp.try_read(into) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-            let into = buf.initialize_unfilled();
-            match (&*socket2::SockRef::from(&**tcp)).read(into) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-            match tcp.poll_read_ready(cx) {
-                Poll::Ready(Ok(())) => continue,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
-
-impl AsyncWrite for Tcp {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        loop {
-            match self.0.try_write(data) {
-                Ok(n) => return Poll::Ready(Ok(n)),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if let Err(e) = futures::ready!(self.0.poll_write_ready(cx)) {
-                        return Poll::Ready(Err(e));
-                    }
-                }
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(socket2::SockRef::from(&*self.0).shutdown(std::net::Shutdown::Write))
-    }
 }
 
 impl Conn {
@@ -269,7 +196,6 @@ impl Client {
                         body,
                         conn: Some(conn),
                         ended: false,
-                        held: false,
                         pool: self.this.clone(),
                     });
                 }
@@ -329,22 +255,21 @@ impl Client {
             };
             tcp.set_nodelay(true)
                 .map_err(|error| Error::Connect(error.to_string()))?;
-            let tcp = Arc::new(tcp);
             let io: Box<dyn Io> = match &target.tls {
-                None => Box::new(Tcp(tcp.clone())),
+                None => Box::new(tcp),
                 Some((tls, name)) => Box::new(
-                    tls.connect(name.clone(), Tcp(tcp.clone()))
+                    tls.connect(name.clone(), tcp)
                         .await
                         .map_err(|error| Error::Connect(error.to_string()))?,
                 ),
             };
-            Ok::<_, Error>((io, tcp))
+            Ok::<_, Error>(io)
         };
-        let (io, tcp) = tokio::time::timeout(self.connect_timeout, connecting)
+        let io = tokio::time::timeout(self.connect_timeout, connecting)
             .await
             .map_err(|_| Error::ConnectTimeout(self.connect_timeout))??;
         let (send, driver) = http1::handshake(TokioIo::new(io)).await?;
-        Ok(Conn { send, driver, tcp })
+        Ok(Conn { send, driver })
     }
 }
 
@@ -487,32 +412,12 @@ pub struct Answer {
     body: Incoming,
     conn: Option<Conn>,
     ended: bool,
-    held: bool,
     pool: Weak<Client>,
 }
 
 impl Answer {
     pub fn status(&self) -> StatusCode {
         self.status
-    }
-
-    /// While held, the socket does not signal that the upstream wrote
-    /// something until [`HELD_BYTES`] have piled up, so the process is not
-    /// woken for what it reads later anyway; a read still takes whatever is
-    /// there. Held between flush windows; let go to wait for the next event.
-    pub fn hold_reads(&mut self, hold: bool) {
-        if self.held == hold {
-            return;
-        }
-        self.held = hold;
-        let Some(conn) = &self.conn else {
-            return;
-        };
-        let mark = if hold { HELD_BYTES } else { 1 };
-        if let Err(error) = paychat_sockopt::set_recv_low_water(&*conn.tcp, mark) {
-            // Only a saving is lost: the socket signals every event as before.
-            tracing::debug!(error = %error, "setting the upstream socket's low-water mark failed");
-        }
     }
 
     /// The next piece of the body, `None` at its end.
@@ -573,7 +478,6 @@ impl Drop for Answer {
         if !self.ended {
             return;
         }
-        self.hold_reads(false);
         let (Some(mut conn), Some(pool)) = (self.conn.take(), self.pool.upgrade()) else {
             return;
         };
