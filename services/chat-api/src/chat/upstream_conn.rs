@@ -123,6 +123,8 @@ impl Client {
             .host_str()
             .context("llm_base_url has no host")?
             .to_owned();
+        // An IPv6 address without its URL brackets, as sockets and TLS take it.
+        let bare_host = host.trim_matches(['[', ']']).to_owned();
         let port = url
             .port_or_known_default()
             .context("llm_base_url has no port")?;
@@ -141,7 +143,7 @@ impl Client {
                 .with_root_certificates(roots)
                 .with_no_client_auth();
                 config.alpn_protocols = vec![b"http/1.1".to_vec()];
-                let name = ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
+                let name = ServerName::try_from(bare_host.clone())
                     .context("llm_base_url's host is not a valid TLS server name")?;
                 Some((TlsConnector::from(Arc::new(config)), name))
             }
@@ -149,7 +151,7 @@ impl Client {
             other => anyhow::bail!("llm_base_url: unsupported scheme {other}"),
         };
         let target = Target {
-            host: host.trim_matches(['[', ']']).to_owned(),
+            host: bare_host,
             port,
             authority: HeaderValue::from_str(&authority).context("llm_base_url's host")?,
             path: url[url::Position::BeforePath..]
@@ -250,17 +252,16 @@ impl Client {
             let tcp = match &self.proxy {
                 None => TcpStream::connect((target.host.as_str(), target.port))
                     .await
-                    .map_err(|error| Error::Connect(error.to_string()))?,
+                    .map_err(connect_failed)?,
                 Some(proxy) => proxy.tunnel(&target.host, target.port).await?,
             };
-            tcp.set_nodelay(true)
-                .map_err(|error| Error::Connect(error.to_string()))?;
+            tcp.set_nodelay(true).map_err(connect_failed)?;
             let io: Box<dyn Io> = match &target.tls {
                 None => Box::new(tcp),
                 Some((tls, name)) => Box::new(
                     tls.connect(name.clone(), tcp)
                         .await
-                        .map_err(|error| Error::Connect(error.to_string()))?,
+                        .map_err(connect_failed)?,
                 ),
             };
             Ok::<_, Error>(io)
@@ -271,6 +272,10 @@ impl Client {
         let (send, driver) = http1::handshake(TokioIo::new(io)).await?;
         Ok(Conn { send, driver })
     }
+}
+
+fn connect_failed(error: std::io::Error) -> Error {
+    Error::Connect(error.to_string())
 }
 
 /// How to reach the upstream, besides its URL.
@@ -368,10 +373,9 @@ impl Proxy {
 }
 
 fn percent_decoded(text: &str) -> String {
-    url::form_urlencoded::parse(format!("x={text}").as_bytes())
-        .next()
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The system's trusted roots, plus any from a PEM file.
