@@ -270,6 +270,8 @@ const axeChecked = []
 async function axeBoth(label, p = page) {
   const problems = []
   const before = await p.evaluate(() => localStorage.getItem('paychat.theme'))
+  // A toast fading in or out is measured half transparent; the page is checked once they are gone.
+  await p.waitForFunction(() => document.querySelectorAll('.n-message').length === 0, null, { timeout: 10_000 })
   for (const theme of ['light', 'dark']) {
     await setTheme(p, theme)
     if (!(await p.evaluate(() => typeof window.axe === 'object'))) await p.addScriptTag({ path: AXE_PATH })
