@@ -17,6 +17,7 @@ pub mod stale;
 pub mod types;
 pub mod upstream;
 mod upstream_conn;
+mod upstream_socket;
 pub mod writer;
 
 use utoipa_axum::router::OpenApiRouter;

@@ -303,10 +303,11 @@ impl Session {
     ///
     /// The first delta goes out as soon as it arrives. After it, the upstream
     /// is read once per flush window, when the window closes: what the model
-    /// wrote meanwhile waits in the socket, is read in one go and goes out as
-    /// one delta; a window in which nothing came is followed by another. A
-    /// 200-chunk answer costs a few dozen reads, writes and task wake-ups
-    /// instead of 200 of each, and no event waits longer than a window.
+    /// wrote meanwhile waits in the socket, which no longer wakes anything, is
+    /// read in one go and goes out as one delta; a window in which nothing
+    /// came is followed by another. A 200-chunk answer costs a few dozen reads,
+    /// writes and task wake-ups instead of 200 of each, and no event waits
+    /// longer than a window.
     async fn next_delta(&mut self) -> Option<Result<Bytes, Outcome>> {
         if let Some(end) = self.ended.take() {
             return Some(Err(end));
@@ -358,6 +359,13 @@ impl Session {
         if !self.flush.is_zero() {
             let next = tokio::time::Instant::now() + self.flush;
             self.window.as_mut().reset(next);
+            if before == 0
+                && let Some(frames) = &self.frames
+            {
+                // From here on the upstream is read when a window closes, so
+                // what the model writes in between need not wake anything.
+                frames.source().read_on_demand();
+            }
         }
         if let Some(go) = self.go.take() {
             let _ = go.send(());

@@ -40,6 +40,11 @@ where
         }
     }
 
+    /// The byte stream the events are read from.
+    pub fn source(&self) -> &S {
+        &self.bytes
+    }
+
     /// The next event's data; `None` when the stream has ended (an event cut
     /// off by the end is dropped, as the format says).
     pub async fn next(&mut self) -> Option<Result<&[u8], E>> {

@@ -6,7 +6,10 @@
 //! wake-ups and a socket read for every event the model writes. Here the
 //! relay's own task polls the connection whenever it reads the answer, so
 //! nothing runs for an answer while the relay is not reading it, and what the
-//! model wrote meanwhile is read from the socket in one go.
+//! model wrote meanwhile is read from the socket in one go. A reader that
+//! polls on a schedule of its own says so ([`Answer::read_on_demand`]), and
+//! the socket leaves the runtime's reactor until the next request: the model's
+//! writes in between then wake no thread at all (`upstream_socket`).
 //!
 //! Connections are kept between answers in a small pool of our own, newest
 //! first; an idle one that the upstream closed is seen and dropped when it is
@@ -33,6 +36,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{self, RootCertStore};
+
+use super::upstream_socket::{Socket as TcpSocket, Watch};
 
 /// How long a connection may wait in the pool: well under the idle timeouts
 /// of common servers (nginx 75 s, most load balancers 60 s).
@@ -66,6 +71,8 @@ type Socket = TokioIo<Box<dyn Io>>;
 struct Conn {
     send: http1::SendRequest<Full<Bytes>>,
     driver: http1::Connection<Socket, Full<Bytes>>,
+    /// How its TCP socket is read.
+    watch: Watch,
 }
 
 impl Conn {
@@ -177,6 +184,8 @@ impl Client {
                 Some(conn) => (conn, true),
                 None => (self.connect().await?, false),
             };
+            // Waiting for the answer's head, the reader needs to be woken.
+            conn.watch.watch();
             let request = self.request(&post)?;
             let mut sent = std::pin::pin!(conn.send.send_request(request));
             let answer = poll_fn(|cx| {
@@ -248,6 +257,7 @@ impl Client {
 
     async fn connect(&self) -> Result<Conn, Error> {
         let target = &self.target;
+        let watch = Watch::default();
         let connecting = async {
             let tcp = match &self.proxy {
                 None => TcpStream::connect((target.host.as_str(), target.port))
@@ -256,6 +266,7 @@ impl Client {
                 Some(proxy) => proxy.tunnel(&target.host, target.port).await?,
             };
             tcp.set_nodelay(true).map_err(connect_failed)?;
+            let tcp = TcpSocket::new(tcp, watch.clone());
             let io: Box<dyn Io> = match &target.tls {
                 None => Box::new(tcp),
                 Some((tls, name)) => Box::new(
@@ -270,7 +281,11 @@ impl Client {
             .await
             .map_err(|_| Error::ConnectTimeout(self.connect_timeout))??;
         let (send, driver) = http1::handshake(TokioIo::new(io)).await?;
-        Ok(Conn { send, driver })
+        Ok(Conn {
+            send,
+            driver,
+            watch,
+        })
     }
 }
 
@@ -424,6 +439,15 @@ impl Answer {
         self.status
     }
 
+    /// From now on the socket is read only when the answer is polled, and a
+    /// poll that finds nothing arranges no wake-up: the caller polls again on
+    /// its own. What the upstream writes meanwhile then wakes nothing.
+    pub fn read_on_demand(&self) {
+        if let Some(conn) = &self.conn {
+            conn.watch.read_on_demand();
+        }
+    }
+
     /// The next piece of the body, `None` at its end.
     pub fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, Error>>> {
         loop {
@@ -479,7 +503,11 @@ impl Stream for Answer {
 
 impl Drop for Answer {
     fn drop(&mut self) {
-        if !self.ended {
+        // A reader usually stops at the answer's last event, with the body's
+        // end already read or waiting in the socket: seeing it now keeps the
+        // connection. Anything else ends the connection.
+        let mut cx = Context::from_waker(Waker::noop());
+        if !self.ended && !matches!(self.poll_data(&mut cx), Poll::Ready(None)) {
             return;
         }
         let (Some(mut conn), Some(pool)) = (self.conn.take(), self.pool.upgrade()) else {
@@ -677,6 +705,110 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(read_whole(&client).await, QUICK_ANSWER);
         }
+        assert_eq!(up.accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn an_answer_read_up_to_its_last_event_keeps_its_connection() {
+        let up = upstream(QUICK, None).await;
+        let client = up.plain_client();
+        let mut answer = client.post(post()).await.expect("answer");
+        let mut text = String::new();
+        while text != QUICK_ANSWER {
+            let piece = poll_fn(|cx| answer.poll_data(cx)).await;
+            let piece = piece.expect("a piece").expect("data");
+            text.push_str(std::str::from_utf8(&piece).expect("text"));
+        }
+        // The body's end has come by now, and is not asked for.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(answer);
+        assert_eq!(read_whole(&client).await, QUICK_ANSWER);
+        assert_eq!(up.accepted.load(Ordering::SeqCst), 1);
+    }
+
+    /// A waker that counts how often it is woken.
+    struct Wakes(AtomicUsize);
+
+    impl std::task::Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    impl Wakes {
+        /// Sleeps, and checks that nothing woke the reader meanwhile (polls
+        /// wake their own waker as hyper hands data along; they don't count).
+        async fn sleep_unwoken(&self, time: Duration) {
+            self.0.store(0, Ordering::SeqCst);
+            tokio::time::sleep(time).await;
+            let wakes = self.0.load(Ordering::SeqCst);
+            assert_eq!(wakes, 0, "a write of the upstream woke the reader");
+        }
+    }
+
+    /// What a poll finds now, without waiting: the pieces that are there,
+    /// and whether the body has ended.
+    fn read_what_is_there(answer: &mut Answer, cx: &mut Context<'_>) -> (String, bool) {
+        let mut text = String::new();
+        loop {
+            match answer.poll_data(cx) {
+                Poll::Ready(Some(piece)) => {
+                    text.push_str(std::str::from_utf8(&piece.expect("a piece")).expect("text"));
+                }
+                Poll::Ready(None) => return (text, true),
+                Poll::Pending => return (text, false),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_answer_read_on_demand_wakes_nothing_and_is_read_when_polled() {
+        let shape = Shape {
+            events: 6,
+            gap: Duration::from_millis(40),
+            ..QUICK
+        };
+        let up = upstream(shape, None).await;
+        let client = up.plain_client();
+        let mut answer = client.post(post()).await.expect("answer");
+        let first = poll_fn(|cx| answer.poll_data(cx)).await;
+        let mut text =
+            String::from_utf8(first.expect("a piece").expect("data").to_vec()).expect("text");
+        answer.read_on_demand();
+        let wakes = Arc::new(Wakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        text += &read_what_is_there(&mut answer, &mut cx).0;
+        // The upstream writes two or three events meanwhile.
+        wakes.sleep_unwoken(Duration::from_millis(110)).await;
+        let (came, _) = read_what_is_there(&mut answer, &mut cx);
+        assert!(
+            came.matches("data:").count() >= 2,
+            "read on demand: {came:?}"
+        );
+        text += &came;
+        let mut ended = false;
+        for _ in 0..100 {
+            wakes.sleep_unwoken(Duration::from_millis(20)).await;
+            let (came, end) = read_what_is_there(&mut answer, &mut cx);
+            text += &came;
+            if end {
+                ended = true;
+                break;
+            }
+        }
+        assert!(ended, "the answer did not end: {text:?}");
+        assert_eq!(
+            text,
+            (0..6).map(|i| format!("data: {i}\n\n")).collect::<String>()
+        );
+        drop(answer);
+        // The connection goes back to the pool and waits for answers as usual.
+        let again = read_whole(&client).await;
+        assert_eq!(
+            again,
+            (0..6).map(|i| format!("data: {i}\n\n")).collect::<String>()
+        );
         assert_eq!(up.accepted.load(Ordering::SeqCst), 1);
     }
 
