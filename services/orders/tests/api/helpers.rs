@@ -214,6 +214,15 @@ impl TestApp {
         map.get(&id).copied().unwrap_or(-1)
     }
 
+    /// Whether Redis shows `units` available within five seconds: a closed
+    /// order's status commits first and its stock goes back right after.
+    pub async fn redis_stock_reaches(&self, product_id: &str, units: i64) -> bool {
+        eventually(Duration::from_secs(5), || async {
+            self.redis_stock(product_id).await == units
+        })
+        .await
+    }
+
     /// What the database says is available.
     pub async fn db_available(&self, product_id: &str) -> i64 {
         let id: i64 = product_id.parse().unwrap();
