@@ -779,8 +779,8 @@ mod tests {
         let waker = Waker::from(wakes.clone());
         let mut cx = Context::from_waker(&waker);
         text += &read_what_is_there(&mut answer, &mut cx).0;
-        // The upstream writes two or three events meanwhile.
-        wakes.sleep_unwoken(Duration::from_millis(110)).await;
+        // The upstream writes about four events meanwhile.
+        wakes.sleep_unwoken(Duration::from_millis(200)).await;
         let (came, _) = read_what_is_there(&mut answer, &mut cx);
         assert!(
             came.matches("data:").count() >= 2,
