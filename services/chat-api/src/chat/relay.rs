@@ -361,9 +361,7 @@ impl Session {
         if !self.flush.is_zero() {
             let next = on_grid(tokio::time::Instant::now() + self.flush, self.flush / 4);
             self.window.as_mut().reset(next);
-            if before == 0
-                && let Some(frames) = &self.frames
-            {
+            if before == 0 {
                 // From here on the upstream is read when a window closes, so
                 // what the model writes in between need not wake anything.
                 frames.source().read_on_demand();

@@ -97,9 +97,7 @@ impl RelaySettings {
             "must be empty or a readable PEM file of CA certificates",
         );
         p.check(
-            s.llm_proxy_url.is_empty()
-                || url::Url::parse(&s.llm_proxy_url)
-                    .is_ok_and(|u| u.scheme() == "http" && u.host_str().is_some()),
+            s.llm_proxy_url.is_empty() || super::upstream_conn::is_proxy_url(&s.llm_proxy_url),
             "llm_proxy_url",
             "must be empty or an http:// URL such as http://proxy.internal:3128",
         );

@@ -387,6 +387,12 @@ impl Proxy {
     }
 }
 
+/// Whether `url` is a proxy the client can use (checked again, with the
+/// reason, when the client is built).
+pub fn is_proxy_url(url: &str) -> bool {
+    Proxy::parse(url).is_ok()
+}
+
 fn percent_decoded(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
         .decode_utf8_lossy()
